@@ -1,0 +1,233 @@
+//! IPv4 and IPv6, with IPv6 extension headers (RFC 791, RFC 8200).
+//!
+//! etherparse's header slices check version, header length and captured
+//! bytes; this module adds what the flow record needs on top: the declared
+//! datagram length (which may exceed the captured bytes under a snaplen),
+//! fragment facts, and the walk over extension headers to the transport.
+
+use etherparse::{
+    err, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
+};
+
+use super::{transport, DecodeError, Decoded, ErrorKind, Layer, Next};
+
+const IPV6_HEADER_LEN: u32 = 40;
+/// More extension headers than this is an attack or garbage, not a packet.
+const MAX_EXT_HEADERS: usize = 16;
+/// Hop-by-Hop option carrying a Jumbo Payload length (RFC 2675).
+const JUMBO_OPTION: u8 = 0xc2;
+const MOBILITY: IpNumber = IpNumber(135);
+
+/// The innermost IP header, borrowed.
+#[derive(Debug, Clone)]
+pub enum IpView<'a> {
+    /// An IPv4 header with its options.
+    V4(Ipv4HeaderSlice<'a>),
+    /// The fixed IPv6 header.
+    V6(Ipv6HeaderSlice<'a>),
+}
+
+impl IpView<'_> {
+    /// 4 or 6.
+    pub fn version(&self) -> u8 {
+        match self {
+            IpView::V4(_) => 4,
+            IpView::V6(_) => 6,
+        }
+    }
+}
+
+/// What a fragment says about the datagram it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// IPv4 Identification or IPv6 Fragment header Identification.
+    pub id: u32,
+    /// Offset in 8-byte units; 0 for the first fragment.
+    pub offset: u16,
+    /// More fragments follow.
+    pub more: bool,
+}
+
+impl Fragment {
+    /// The first fragment carries the transport header (and so the ports).
+    pub fn is_first(&self) -> bool {
+        self.offset == 0
+    }
+}
+
+/// RAW link types and MPLS payloads: IPv4 or IPv6 by the first nibble.
+pub fn by_version(data: &[u8]) -> Next {
+    match data.first().map(|b| b >> 4) {
+        Some(4) => Next::Ipv4,
+        Some(6) => Next::Ipv6,
+        _ => Next::NotIp,
+    }
+}
+
+/// An IPv4 packet and its transport header.
+pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let header = Ipv4HeaderSlice::from_slice(data).map_err(|e| match e {
+        err::ipv4::HeaderSliceError::Len(_) => {
+            DecodeError::new(Layer::Ipv4, ErrorKind::Truncated, 0)
+        }
+        err::ipv4::HeaderSliceError::Content(_) => {
+            DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0)
+        }
+    })?;
+    let header_len = header.slice().len() as u32;
+    let ip_len = u32::from(header.total_len());
+    if ip_len < header_len {
+        return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
+    }
+    let offset = header.fragments_offset().value();
+    let fragment = (offset != 0 || header.more_fragments()).then(|| Fragment {
+        id: u32::from(header.identification()),
+        offset,
+        more: header.more_fragments(),
+    });
+    finish(
+        IpView::V4(header),
+        header.protocol(),
+        data,
+        ip_len,
+        header_len,
+        fragment,
+    )
+}
+
+/// An IPv6 packet: the fixed header, the extension headers, the transport.
+pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let header = Ipv6HeaderSlice::from_slice(data).map_err(|e| match e {
+        err::ipv6::HeaderSliceError::Len(_) => {
+            DecodeError::new(Layer::Ipv6, ErrorKind::Truncated, 0)
+        }
+        err::ipv6::HeaderSliceError::Content(_) => {
+            DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0)
+        }
+    })?;
+    let payload_len = header.payload_length();
+    let mut ip_len = u32::from(payload_len) + IPV6_HEADER_LEN;
+    let mut proto = header.next_header();
+    let mut at = IPV6_HEADER_LEN as usize;
+    let mut fragment = None;
+    let ext_error = |kind, at| DecodeError::new(Layer::Ipv6Ext, kind, at);
+
+    for index in 0..=MAX_EXT_HEADERS {
+        if !is_walked_extension(proto) {
+            break;
+        }
+        if index == MAX_EXT_HEADERS {
+            return Err(ext_error(ErrorKind::TooDeep, at));
+        }
+        let rest = &data[at..];
+        let (next, len) = if proto == IpNumber::IPV6_FRAGMENTATION_HEADER {
+            let frag = Ipv6FragmentHeaderSlice::from_slice(rest)
+                .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
+            let offset = frag.fragment_offset().value();
+            if offset != 0 || frag.more_fragments() {
+                fragment = Some(Fragment {
+                    id: frag.identification(),
+                    offset,
+                    more: frag.more_fragments(),
+                });
+            }
+            (frag.next_header(), frag.slice().len())
+        } else if proto == IpNumber::AUTHENTICATION_HEADER {
+            // RFC 4302 §2.2: AH's length is in 4-byte units, minus 2.
+            let raw = rest.get(..2).ok_or(ext_error(ErrorKind::Truncated, at))?;
+            let len = (usize::from(raw[1]) + 2) * 4;
+            if rest.len() < len {
+                return Err(ext_error(ErrorKind::Truncated, at));
+            }
+            (IpNumber(raw[0]), len)
+        } else {
+            let ext = Ipv6RawExtHeaderSlice::from_slice(rest)
+                .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
+            if index == 0 && proto == IpNumber::IPV6_HEADER_HOP_BY_HOP && payload_len == 0 {
+                if let Some(jumbo) = jumbo_length(ext.payload()) {
+                    ip_len = jumbo.saturating_add(IPV6_HEADER_LEN);
+                }
+            }
+            (ext.next_header(), ext.slice().len())
+        };
+        at += len;
+        proto = next;
+        // A later fragment holds payload bytes, not headers: stop at its
+        // Fragment header (RFC 8200 §4.5).
+        if fragment.is_some_and(|f| !f.is_first()) {
+            break;
+        }
+    }
+    if ip_len < at as u32 {
+        // Payload Length 0 without a Jumbo option, or extension headers
+        // beyond the declared end (flow-record.md §2: malformed).
+        return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
+    }
+    finish(IpView::V6(header), proto, data, ip_len, at as u32, fragment)
+}
+
+/// Extension headers walked to reach the transport (encapsulations.md); ESP
+/// (50) ends the walk, since what follows it is encrypted.
+fn is_walked_extension(proto: IpNumber) -> bool {
+    matches!(
+        proto,
+        IpNumber::IPV6_HEADER_HOP_BY_HOP
+            | IpNumber::IPV6_ROUTE_HEADER
+            | IpNumber::IPV6_FRAGMENTATION_HEADER
+            | IpNumber::IPV6_DESTINATION_OPTIONS
+            | IpNumber::AUTHENTICATION_HEADER
+            | MOBILITY
+    )
+}
+
+/// The Jumbo Payload length in Hop-by-Hop options, if present (RFC 2675 §2).
+fn jumbo_length(mut options: &[u8]) -> Option<u32> {
+    while let Some((&kind, rest)) = options.split_first() {
+        if kind == 0 {
+            // Pad1 has no length byte.
+            options = rest;
+            continue;
+        }
+        let len = usize::from(*rest.first()?);
+        let value = rest.get(1..1 + len)?;
+        if kind == JUMBO_OPTION && len == 4 {
+            return Some(u32::from_be_bytes([value[0], value[1], value[2], value[3]]));
+        }
+        options = &rest[1 + len..];
+    }
+    None
+}
+
+/// Reads the transport header inside the declared datagram and builds the result.
+fn finish<'a>(
+    ip: IpView<'a>,
+    proto: IpNumber,
+    data: &'a [u8],
+    ip_len: u32,
+    ip_header_len: u32,
+    fragment: Option<Fragment>,
+) -> Result<Decoded<'a>, DecodeError> {
+    let header_len = ip_header_len as usize;
+    let transport = if fragment.is_some_and(|f| !f.is_first()) {
+        transport::Transport::None
+    } else {
+        // Bytes past the declared length are link padding or trailers, not
+        // transport headers; bytes missing before it were cut by the snaplen.
+        let captured_end = data.len().min(ip_len as usize);
+        let declared = ip_len as usize - header_len;
+        transport::decode(
+            proto,
+            &data[header_len..captured_end.max(header_len)],
+            declared,
+        )
+        .map_err(|e| e.at(header_len))?
+    };
+    Ok(Decoded {
+        ip,
+        proto,
+        ip_len,
+        ip_header_len,
+        fragment,
+        transport,
+    })
+}

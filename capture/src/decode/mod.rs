@@ -1,0 +1,248 @@
+//! Decoding a captured frame down to its innermost IP packet.
+//!
+//! Contract (encapsulations.md): every layer mirrorflow knows is peeled through
+//! borrowed views of the packet bytes; nothing here allocates, copies or
+//! panics, whatever the bytes are. Every length read from the packet is checked
+//! against the captured bytes before use. Decoding stops with a [`DecodeError`]
+//! naming the layer, the reason and the offset; the caller counts it.
+//!
+//! Layers are handled by small modules, one per protocol family: [`link`]
+//! (pcap link types), [`ether`] (Ethernet, VLAN tags, LLC/SNAP), [`mpls`],
+//! [`ppp`] (PPP and PPPoE), [`ip`] (IPv4, IPv6 and its extension headers) and
+//! [`transport`] (ports, ICMP type/code, TCP flags). This module only chains
+//! them: [`decode`] walks a [`Next`] state until it reaches IP.
+
+pub mod ether;
+pub mod ip;
+pub mod link;
+pub mod mpls;
+pub mod ppp;
+pub mod transport;
+
+use etherparse::EtherType;
+
+use crate::RawPacket;
+pub use ip::{Fragment, IpView};
+pub use transport::Transport;
+
+/// At most this many VLAN tags, and separately MPLS labels, in one frame
+/// (encapsulations.md, "Limits"); more is [`ErrorKind::TooDeep`].
+pub const MAX_TAGS: usize = 8;
+
+/// The layer a decode error happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Layer {
+    /// The link-layer header of the capture (SLL, NULL, RAW…).
+    Link,
+    /// Ethernet II or 802.3 LLC/SNAP.
+    Ethernet,
+    /// 802.1Q / 802.1ad tags.
+    Vlan,
+    /// MPLS label stack.
+    Mpls,
+    /// PPP or PPPoE.
+    Ppp,
+    /// IPv4 header.
+    Ipv4,
+    /// IPv6 header.
+    Ipv6,
+    /// IPv6 extension headers.
+    Ipv6Ext,
+    /// TCP, UDP, SCTP, DCCP, UDP-Lite, ICMP headers.
+    Transport,
+}
+
+impl Layer {
+    /// Every layer, in decoding order (for statistics tables).
+    pub const ALL: [Layer; 9] = [
+        Layer::Link,
+        Layer::Ethernet,
+        Layer::Vlan,
+        Layer::Mpls,
+        Layer::Ppp,
+        Layer::Ipv4,
+        Layer::Ipv6,
+        Layer::Ipv6Ext,
+        Layer::Transport,
+    ];
+
+    /// Stable lower-case name, used in statistics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Link => "link",
+            Layer::Ethernet => "ethernet",
+            Layer::Vlan => "vlan",
+            Layer::Mpls => "mpls",
+            Layer::Ppp => "ppp",
+            Layer::Ipv4 => "ipv4",
+            Layer::Ipv6 => "ipv6",
+            Layer::Ipv6Ext => "ipv6_ext",
+            Layer::Transport => "transport",
+        }
+    }
+}
+
+/// Why decoding stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A header is cut short by the capture length (snaplen).
+    Truncated,
+    /// A field contradicts the packet: a bad version, a header length below
+    /// the minimum, a declared length shorter than the headers it covers.
+    Malformed,
+    /// More VLAN tags, MPLS labels or extension headers than the limits allow.
+    TooDeep,
+    /// The frame carries something other than IP (ARP, LLDP, STP…).
+    NotIp,
+    /// The interface's link type is not one mirrorflow decodes.
+    UnsupportedLink,
+}
+
+impl ErrorKind {
+    /// Every kind (for statistics tables).
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Truncated,
+        ErrorKind::Malformed,
+        ErrorKind::TooDeep,
+        ErrorKind::NotIp,
+        ErrorKind::UnsupportedLink,
+    ];
+
+    /// Stable lower-case name, used in statistics.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooDeep => "too_deep",
+            ErrorKind::NotIp => "non_ip",
+            ErrorKind::UnsupportedLink => "unsupported_link",
+        }
+    }
+}
+
+/// A packet that could not be decoded to IP: counted, never a run failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Where decoding stopped.
+    pub layer: Layer,
+    /// Why.
+    pub kind: ErrorKind,
+    /// Byte offset of that layer in the captured frame.
+    pub offset: usize,
+}
+
+impl DecodeError {
+    pub(crate) fn new(layer: Layer, kind: ErrorKind, offset: usize) -> Self {
+        DecodeError {
+            layer,
+            kind,
+            offset,
+        }
+    }
+
+    /// Moves an error found by a layer decoder (offsets relative to that
+    /// layer's slice) into frame coordinates.
+    pub(crate) fn at(mut self, base: usize) -> Self {
+        self.offset += base;
+        self
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} at offset {}",
+            self.layer.name(),
+            self.kind.name(),
+            self.offset
+        )
+    }
+}
+
+/// What the layer decoders hand to each other: the next protocol to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// An Ethernet II frame header follows.
+    Ethernet,
+    /// The payload is identified by an EtherType (after SLL, VLAN, SNAP…).
+    EtherType(EtherType),
+    /// An MPLS label stack follows.
+    Mpls,
+    /// A PPP protocol field follows (possibly after FF 03).
+    Ppp,
+    /// A PPPoE session header follows.
+    Pppoe,
+    /// IPv4 or IPv6, told apart by the version nibble.
+    IpByVersion,
+    /// An IPv4 header follows.
+    Ipv4,
+    /// An IPv6 header follows.
+    Ipv6,
+    /// Something that is not IP.
+    NotIp,
+}
+
+/// A frame decoded to its innermost IP packet, borrowing the packet bytes.
+#[derive(Debug, Clone)]
+pub struct Decoded<'a> {
+    /// The innermost IP header.
+    pub ip: IpView<'a>,
+    /// The transport protocol after any IPv6 extension headers.
+    pub proto: etherparse::IpNumber,
+    /// Declared length of the IP datagram (IPv4 Total Length, IPv6 Payload
+    /// Length + 40): the bytes that crossed the network, whatever the snaplen.
+    pub ip_len: u32,
+    /// Length of the IP header including options and extension headers.
+    pub ip_header_len: u32,
+    /// Set when this datagram is a fragment.
+    pub fragment: Option<Fragment>,
+    /// Ports, ICMP type/code and TCP flags where the protocol has them.
+    pub transport: Transport<'a>,
+}
+
+impl Decoded<'_> {
+    /// Transport payload carried, from declared lengths (flow-record.md §2).
+    pub fn payload_len(&self) -> u32 {
+        self.ip_len
+            .saturating_sub(self.ip_header_len)
+            .saturating_sub(self.transport.header_len())
+    }
+}
+
+/// Decodes one captured packet down to its innermost IP packet.
+pub fn decode<'a>(packet: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
+    let data = packet.data;
+    let (mut next, mut offset) = link::decode(packet.link, data)?;
+    let mut vlan_tags = 0;
+    loop {
+        let rest = &data[offset..];
+        let (step, len) = match next {
+            Next::Ethernet => ether::ethernet(rest),
+            Next::EtherType(ether_type) => match ether_type {
+                EtherType::VLAN_TAGGED_FRAME
+                | EtherType::PROVIDER_BRIDGING
+                | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
+                    vlan_tags += 1;
+                    if vlan_tags > MAX_TAGS {
+                        return Err(DecodeError::new(Layer::Vlan, ErrorKind::TooDeep, offset));
+                    }
+                    ether::vlan(rest)
+                }
+                other => Ok((ether::next_for(other), 0)),
+            },
+            Next::Mpls => mpls::label_stack(rest),
+            Next::Ppp => ppp::protocol(rest),
+            Next::Pppoe => ppp::pppoe_session(rest),
+            Next::IpByVersion => Ok((ip::by_version(rest), 0)),
+            Next::Ipv4 => return ip::ipv4(rest).map_err(|e| e.at(offset)),
+            Next::Ipv6 => return ip::ipv6(rest).map_err(|e| e.at(offset)),
+            Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
+        }
+        .map_err(|e: DecodeError| e.at(offset))?;
+        next = step;
+        offset += len;
+    }
+}

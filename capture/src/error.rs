@@ -1,0 +1,63 @@
+//! Errors that stop reading a source (per-packet problems are [`crate::DecodeError`]).
+
+use std::{io, path::PathBuf};
+
+use crate::LinkType;
+
+/// A failure to open or read a capture source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened or read.
+    #[error("cannot read '{path}': {source}")]
+    Io {
+        /// The source's name.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The first bytes are neither a pcap nor a pcapng header.
+    #[error("'{path}' is not a pcap or pcapng capture (first bytes {magic:02x?})")]
+    NotACapture {
+        /// The source's name.
+        path: PathBuf,
+        /// The bytes found where the magic number should be.
+        magic: Vec<u8>,
+    },
+    /// A classic pcap whose link type mirrorflow does not decode.
+    #[error("unsupported link type {link} in '{path}'")]
+    UnsupportedLinkType {
+        /// The source's name.
+        path: PathBuf,
+        /// The link type in the file header.
+        link: LinkType,
+    },
+    /// The file ends in the middle of a header or a packet.
+    #[error("'{path}' is truncated at byte offset {offset}: {what}")]
+    Truncated {
+        /// The source's name.
+        path: PathBuf,
+        /// Offset of the record or block that is cut short.
+        offset: u64,
+        /// What was being read.
+        what: &'static str,
+    },
+    /// A header or block contradicts itself (a length that lies, a bad magic).
+    #[error("'{path}' is corrupt at byte offset {offset}: {what}")]
+    Corrupt {
+        /// The source's name.
+        path: PathBuf,
+        /// Offset of the offending record or block.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl Error {
+    /// Damage inside a capture that was otherwise readable: the run goes on
+    /// with what was read before it and ends with exit status 2 (cli.md).
+    pub fn is_damage(&self) -> bool {
+        matches!(self, Error::Truncated { .. } | Error::Corrupt { .. })
+    }
+}

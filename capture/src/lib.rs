@@ -1,0 +1,30 @@
+//! Packets in, borrowed decoded views out.
+//!
+//! `capture` reads packets from capture files (classic pcap and pcapng, from a
+//! file, a folder or stdin) and decodes every layer a mirror can deliver down to
+//! the innermost IP packet, without copying or allocating per packet.
+//!
+//! The principal types are [`RawPacket`] (what a source lends for one packet),
+//! [`source::CaptureReader`] (a streaming pcap/pcapng reader over a reused
+//! buffer), [`decode::decode`] and its result [`decode::Decoded`], and
+//! [`DecodeError`] (why a packet could not be decoded, counted in
+//! [`stats::DecodeStats`], never a run failure).
+//!
+//! ```
+//! use capture::{decode::{decode, DecodeConfig}, source::CaptureReader};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tcpdump-linktype-ipv4.pcap");
+//! let mut reader = CaptureReader::open(path.as_ref()).unwrap();
+//! let packet = reader.next_packet().unwrap().unwrap();
+//! let decoded = decode(&packet, &DecodeConfig::default()).unwrap();
+//! assert_eq!(decoded.ip.version(), 4);
+//! ```
+
+pub mod decode;
+pub mod error;
+pub mod source;
+pub mod stats;
+mod types;
+
+pub use decode::{DecodeError, ErrorKind, Layer};
+pub use error::Error;
+pub use types::{LinkType, RawPacket, Timestamp};

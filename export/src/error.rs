@@ -1,0 +1,45 @@
+//! Output failures: each names the path and the cause.
+
+use std::{io, path::PathBuf};
+
+/// A failure to create, write or finish an output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The output (or its temporary file) could not be created.
+    #[error("cannot create output in '{path}': {source}")]
+    Create {
+        /// The path that was to be created.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Writing records failed (disk full, folder removed, closed pipe…).
+    #[error("cannot write '{path}': {source}")]
+    Write {
+        /// The output being written (`-` for stdout).
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Flushing, syncing or renaming the finished file failed.
+    #[error("cannot finish '{path}': {source}")]
+    Finish {
+        /// The final path of the output.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the reader of stdout went away (`| head`): a quiet end, not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Write { source, .. } | Error::Finish { source, .. } => {
+                source.kind() == io::ErrorKind::BrokenPipe
+            }
+            Error::Create { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Outputs that never exist half-written under their final name (flow-record.md §5).
+
+use std::{
+    fs::{self, File},
+    io::{self, BufWriter, Stdout, Write},
+    path::{Path, PathBuf},
+};
+
+use crate::Error;
+
+/// A file written under a temporary name in its target folder, then flushed,
+/// fsynced and renamed: a reader scanning the folder never sees a partial file.
+/// Dropped without [`AtomicFile::commit`], the temporary file is removed.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file now, so an unwritable folder fails before
+    /// any packet is read.
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        let name = path.file_name().ok_or_else(|| Error::Create {
+            path: path.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
+        })?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.tmp", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
+        let file = File::create(&tmp).map_err(|source| Error::Create {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            tmp,
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, fsyncs, renames to the final name and fsyncs the folder.
+    pub fn commit(mut self) -> Result<(), Error> {
+        let finish = |source| Error::Finish {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self.file.take().expect("file present until commit");
+        let file = file.into_inner().map_err(|e| finish(e.into_error()))?;
+        file.sync_all().map_err(finish)?;
+        fs::rename(&self.tmp, &self.path).map_err(finish)?;
+        let folder = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(folder)
+            .and_then(|d| d.sync_all())
+            .map_err(finish)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().map_or(Ok(0), |f| f.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Where records go: stdout (`-`) or an atomic file.
+#[derive(Debug)]
+pub enum Output {
+    /// Standard output, buffered.
+    Stdout(BufWriter<Stdout>),
+    /// A file that appears when the run finishes.
+    File(AtomicFile),
+}
+
+impl Output {
+    /// Opens `-` as stdout, anything else as an atomic file.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if path == Path::new("-") {
+            Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            )))
+        } else {
+            AtomicFile::create(path).map(Output::File)
+        }
+    }
+
+    /// The name to put in messages.
+    pub fn path(&self) -> &Path {
+        match self {
+            Output::Stdout(_) => Path::new("-"),
+            Output::File(f) => f.path(),
+        }
+    }
+
+    /// Turns a write failure into an error naming this output.
+    pub fn write_error(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: self.path().to_owned(),
+            source,
+        }
+    }
+
+    /// Flushes stdout or commits the file.
+    pub fn finish(self) -> Result<(), Error> {
+        match self {
+            Output::Stdout(mut out) => out.flush().map_err(|source| Error::Finish {
+                path: PathBuf::from("-"),
+                source,
+            }),
+            Output::File(file) => file.commit(),
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(out) => out.write(buf),
+            Output::File(file) => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush(),
+            Output::File(file) => file.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mirrorflow-export-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = scratch("commit");
+        let path = dir.join("flows.json");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"{}\n").unwrap();
+        assert!(!path.exists());
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "only the temporary file"
+        );
+        f.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{}\n");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "temporary file renamed away"
+        );
+    }
+
+    #[test]
+    fn atomic_file_dropped_uncommitted_leaves_nothing() {
+        let dir = scratch("drop");
+        let f = AtomicFile::create(&dir.join("flows.json")).unwrap();
+        drop(f);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn create_in_missing_folder_names_the_path() {
+        let dir = scratch("missing");
+        let path = dir.join("nope").join("flows.json");
+        let err = AtomicFile::create(&path).unwrap_err().to_string();
+        assert!(err.contains("nope/flows.json"), "{err}");
+    }
+}

@@ -1,0 +1,44 @@
+//! Flow records in, files analytics tools can read out.
+//!
+//! `export` writes [`flowagg::FlowRecord`]s as flow-log NDJSON with Google
+//! Cloud VPC Flow Logs field names (flow-record.md §4) to stdout or to a file
+//! that appears under its final name only when complete (§5).
+//!
+//! The principal types are [`NdjsonWriter`] (records to JSON lines),
+//! [`AtomicFile`] (temporary name, fsync, rename) and [`Output`] (stdout or an
+//! atomic file), with [`RunInfo`] carrying what every record repeats.
+//!
+//! ```
+//! use export::{NdjsonWriter, RunInfo};
+//! let mut writer = NdjsonWriter::new(Vec::new(), RunInfo::default());
+//! writer.write(&[]).unwrap();
+//! assert!(writer.into_inner().is_empty());
+//! ```
+
+mod error;
+mod file;
+mod ndjson;
+mod time;
+
+pub use error::Error;
+pub use file::{AtomicFile, Output};
+pub use ndjson::NdjsonWriter;
+pub use time::Rfc3339;
+
+/// Facts of the run that every record carries (flow-record.md §3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunInfo {
+    /// `sampling.flow_rate`: R of `--flow-sample R`.
+    pub flow_rate: f64,
+    /// `sampling.packet_rate`: 1/N of `--packet-sample N`.
+    pub packet_rate: f64,
+}
+
+impl Default for RunInfo {
+    fn default() -> Self {
+        RunInfo {
+            flow_rate: 1.0,
+            packet_rate: 1.0,
+        }
+    }
+}

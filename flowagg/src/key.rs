@@ -1,0 +1,150 @@
+//! The flow key: innermost 5-tuple (ICMP type/code instead of ports) plus the
+//! observation point (flow-record.md §1).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use capture::decode::{Decoded, IpView};
+
+/// What the port fields of a [`FlowKey`] hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum PortKind {
+    /// No ports: another protocol, or a fragment whose first fragment was not seen.
+    None,
+    /// Source and destination port.
+    Ports,
+    /// ICMP type and code.
+    Icmp,
+}
+
+/// The address family and what the port fields hold, packed in one byte so
+/// that the key stays at 40 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyShape(u8);
+
+impl KeyShape {
+    const V6: u8 = 0x80;
+
+    fn new(v6: bool, kind: PortKind) -> Self {
+        KeyShape(if v6 { Self::V6 } else { 0 } | kind as u8)
+    }
+
+    /// Whether the addresses are IPv6 (else IPv4, stored IPv4-mapped).
+    pub fn is_v6(self) -> bool {
+        self.0 & Self::V6 != 0
+    }
+
+    /// What the port fields hold.
+    pub fn port_kind(self) -> PortKind {
+        match self.0 & !Self::V6 {
+            1 => PortKind::Ports,
+            2 => PortKind::Icmp,
+            _ => PortKind::None,
+        }
+    }
+}
+
+/// A unidirectional flow at one observation point.
+///
+/// `Copy + Eq + Hash`, 40 bytes. Field order is the output order of records
+/// within an interval (observation point, then key), so `Ord` is derived.
+/// Addresses are 16 bytes; IPv4 is stored IPv4-mapped and `shape` says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    /// Observation point: pcapng interface id (0 for classic pcap).
+    pub interface: u16,
+    /// Address family and port kind.
+    pub shape: KeyShape,
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// IANA protocol number.
+    pub proto: u8,
+    /// Source port, or ICMP type.
+    pub src_port: u16,
+    /// Destination port, or ICMP code.
+    pub dst_port: u16,
+}
+
+const _: () = assert!(std::mem::size_of::<FlowKey>() <= 40);
+
+impl FlowKey {
+    /// The key of a decoded packet, before fragment attribution.
+    pub fn from_decoded(decoded: &Decoded<'_>, interface: u16) -> FlowKey {
+        let (v6, src, dst) = match &decoded.ip {
+            IpView::V4(h) => (
+                false,
+                Ipv4Addr::from(h.source()).to_ipv6_mapped().octets(),
+                Ipv4Addr::from(h.destination()).to_ipv6_mapped().octets(),
+            ),
+            IpView::V6(h) => (true, h.source(), h.destination()),
+        };
+        let mut key = FlowKey {
+            interface,
+            shape: KeyShape::new(v6, PortKind::None),
+            src,
+            dst,
+            proto: decoded.proto.0,
+            src_port: 0,
+            dst_port: 0,
+        };
+        if let Some((src_port, dst_port)) = decoded.transport.ports() {
+            key.set_ports(PortKind::Ports, src_port, dst_port);
+        } else if let capture::decode::Transport::Icmp { icmp_type, code } = decoded.transport {
+            key.set_ports(PortKind::Icmp, u16::from(icmp_type), u16::from(code));
+        }
+        key
+    }
+
+    pub(crate) fn set_ports(&mut self, kind: PortKind, src: u16, dst: u16) {
+        self.shape = KeyShape::new(self.shape.is_v6(), kind);
+        self.src_port = src;
+        self.dst_port = dst;
+    }
+
+    /// Source address in its own family.
+    pub fn src_ip(&self) -> IpAddr {
+        addr(self.shape.is_v6(), self.src)
+    }
+
+    /// Destination address in its own family.
+    pub fn dst_ip(&self) -> IpAddr {
+        addr(self.shape.is_v6(), self.dst)
+    }
+
+    /// Source and destination port, where the protocol has ports.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        (self.shape.port_kind() == PortKind::Ports).then_some((self.src_port, self.dst_port))
+    }
+
+    /// ICMP type and code, for ICMP and ICMPv6.
+    pub fn icmp(&self) -> Option<(u8, u8)> {
+        (self.shape.port_kind() == PortKind::Icmp)
+            .then_some((self.src_port as u8, self.dst_port as u8))
+    }
+
+    /// The one hash of the key: picks the shard, finds the flow-table slot and
+    /// decides flow sampling. The observation point is left out, so the same
+    /// flow seen at two mirror sessions is sampled the same way at both.
+    #[inline]
+    pub fn hash(&self, state: &foldhash::fast::FixedState) -> u64 {
+        use std::hash::BuildHasher;
+        state.hash_one((
+            self.shape,
+            self.src,
+            self.dst,
+            self.proto,
+            self.src_port,
+            self.dst_port,
+        ))
+    }
+}
+
+fn addr(v6: bool, octets: [u8; 16]) -> IpAddr {
+    let v6addr = Ipv6Addr::from(octets);
+    match (v6, v6addr.to_ipv4_mapped()) {
+        (false, Some(v4)) => IpAddr::V4(v4),
+        _ => IpAddr::V6(v6addr),
+    }
+}

@@ -1,0 +1,39 @@
+//! Decoded packets in, flow records per interval out.
+//!
+//! `flowagg` turns each decoded packet into a small owned [`Observation`]
+//! (its [`FlowKey`], the key's hash, time and lengths) on the reader side, and
+//! folds observations into [`FlowRecord`]s per [`Interval`] in a [`Shard`]
+//! that owns its flow table outright. Intervals follow packet time, never the
+//! wall clock (flow-record.md §1, §5), so a replay gives the records the live
+//! run gave.
+//!
+//! The principal types are [`Observer`] (fragments and sampling, before
+//! sharding), [`Shard`] (the flow table and interval closing) and
+//! [`FlowRecord`].
+//!
+//! ```
+//! use flowagg::{AggConfig, Shard};
+//! let config = AggConfig::default();
+//! let mut shard = Shard::new(&config);
+//! let mut records = Vec::new();
+//! shard.finish(&mut records);
+//! assert!(records.is_empty());
+//! ```
+
+mod config;
+mod error;
+mod fragment;
+mod interval;
+mod key;
+mod observe;
+mod record;
+mod sampler;
+mod shard;
+
+pub use config::AggConfig;
+pub use error::Error;
+pub use interval::Interval;
+pub use key::FlowKey;
+pub use observe::{Observation, Observer, ObserverStats};
+pub use record::FlowRecord;
+pub use shard::{Shard, ShardStats};

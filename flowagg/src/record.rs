@@ -1,0 +1,34 @@
+//! The flow record (flow-record.md §1, §4).
+
+use capture::Timestamp;
+
+use crate::{FlowKey, Interval};
+
+/// What one flow did in one interval, as counted (or estimated, under packet
+/// sampling) by mirrorflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// The interval the packets fell in.
+    pub interval: Interval,
+    /// The flow and its observation point.
+    pub key: FlowKey,
+    /// Packets (observed × N under `--packet-sample N`).
+    pub packets: u64,
+    /// Sum of declared IP datagram lengths.
+    pub bytes: u64,
+    /// Sum of transport payload lengths.
+    pub payload_bytes: u64,
+    /// Time of the earliest packet.
+    pub first: Timestamp,
+    /// Time of the latest packet.
+    pub last: Timestamp,
+    /// OR of the TCP flags seen.
+    pub tcp_flags: u8,
+}
+
+impl FlowRecord {
+    /// TCP flags, for TCP flows only.
+    pub fn tcp_flags(&self) -> Option<u8> {
+        (self.key.proto == 6).then_some(self.tcp_flags)
+    }
+}

@@ -1,0 +1,71 @@
+//! The command line (cli.md): clap definitions only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Flow logs (Google Cloud VPC Flow Logs fields) from packet mirrors and pcap files.
+#[derive(Debug, Parser)]
+#[command(name = "mirrorflow", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read pcap/pcapng files (a folder means every capture in it, in time order; - means stdin).
+    Replay(ReplayArgs),
+}
+
+/// `mirrorflow replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture files, folders of captures, or - for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Options shared with `live`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options shared by `replay` and `live` (cli.md).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// File to write; - for stdout.
+    #[arg(short = 'o', long = "out", default_value = "-", value_name = "PATH")]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Aggregation interval, whole seconds 1..3600.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub interval: u64,
+    /// How long an interval stays open after packet time passes its end.
+    #[arg(long, default_value_t = 1, value_name = "SECS")]
+    pub lateness: u32,
+    /// Keep a flow iff hash(key, salt) < R, 0 < R <= 1.
+    #[arg(long = "flow-sample", default_value_t = 1.0, value_name = "R")]
+    pub flow_sample: f64,
+    /// Count one packet in N and scale the estimates by N.
+    #[arg(long = "packet-sample", default_value_t = 1, value_name = "N")]
+    pub packet_sample: u64,
+    /// Seed for packet sampling and the flow-sampling salt.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Write the run's statistics as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// No progress bar or summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Flow-log NDJSON (GCP VPC Flow Logs field names).
+    Json,
+}

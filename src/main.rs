@@ -1,0 +1,90 @@
+//! `mirrorflow`: flow logs from packet mirrors and capture files.
+//!
+//! Parses the command line, builds the pipeline, and turns its end into the
+//! exit status of cli.md: 0 every input read to its end, 1 the run could not
+//! start or its output failed, 2 an input was damaged (its records up to the
+//! damage were written).
+
+mod cli;
+mod inputs;
+mod pipeline;
+mod stats;
+
+use std::{io::IsTerminal, process::ExitCode};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use flowagg::AggConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, Command, ReplayArgs};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // cli.md: a bad flag is status 1 (clap's own 2 means damaged input here).
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Replay(args) => match replay(&args) {
+            Ok(code) => code,
+            Err(e) => {
+                if e.downcast_ref::<export::Error>()
+                    .is_some_and(|e| e.is_broken_pipe())
+                {
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("mirrorflow: error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let config = AggConfig::new(
+        run.interval,
+        run.lateness,
+        run.flow_sample,
+        run.packet_sample,
+        run.seed,
+    )?;
+    let inputs = inputs::resolve(&args.inputs)?;
+    let output = export::Output::open(&run.out)?;
+    let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
+        let total: Option<u64> = inputs.iter().map(|i| i.len()).sum();
+        let bar = ProgressBar::new(total.unwrap_or(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+            )
+            .expect("valid progress template"),
+        );
+        bar
+    });
+    let outcome = pipeline::replay(inputs, &config, output, run.quiet, progress)?;
+    if let Some(path) = &run.stats {
+        let json = serde_json::to_vec_pretty(&outcome.stats)?;
+        std::fs::write(path, json)
+            .with_context(|| format!("cannot write statistics to '{}'", path.display()))?;
+    }
+    if !run.quiet {
+        eprint!("{}", outcome.stats);
+    }
+    for damage in &outcome.damaged {
+        eprintln!("mirrorflow: error: {damage} (records up to there were written)");
+    }
+    Ok(if outcome.damaged.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,95 @@
+//! The end-of-run statistics (flow-record.md §5): a table on stderr, JSON with `--stats`.
+
+use std::{collections::BTreeMap, fmt, time::Duration};
+
+use capture::{stats::DecodeStats, ErrorKind};
+use flowagg::{ObserverStats, ShardStats};
+use serde::Serialize;
+
+/// What a run read, counted and wrote.
+#[derive(Debug, Default, Serialize)]
+pub struct RunStats {
+    /// Packets read from the inputs.
+    pub packets_read: u64,
+    /// Captured bytes read (packet data, not file headers).
+    pub bytes_read: u64,
+    /// Packets counted in some record (before packet-sampling scaling).
+    pub packets_counted: u64,
+    /// Truncated, malformed and too-deep packets, by `layer.reason`.
+    pub malformed: BTreeMap<String, u64>,
+    /// Frames that carry no IP (ARP, LLDP, STP…).
+    pub non_ip: u64,
+    /// Packets on interfaces whose link type is not decoded.
+    pub unknown_encapsulation: u64,
+    /// Later fragments whose first fragment was not seen (counted with null ports).
+    pub unmatched_fragments: u64,
+    /// Packets counted after their interval had closed, in extra records.
+    pub late_packets: u64,
+    /// Packets left out by flow or packet sampling.
+    pub sampled_out: u64,
+    /// Records written.
+    pub records_written: u64,
+    /// Wall-clock run time in seconds.
+    pub run_time_secs: f64,
+    /// Packets read per second of run time.
+    pub packets_per_sec: f64,
+}
+
+impl RunStats {
+    /// Fills the per-reason counts from the decoder's table.
+    pub fn add_decode(&mut self, decode: &DecodeStats) {
+        for (layer, kind, count) in decode.nonzero() {
+            match kind {
+                ErrorKind::NotIp => self.non_ip += count,
+                ErrorKind::UnsupportedLink => self.unknown_encapsulation += count,
+                _ => {
+                    *self
+                        .malformed
+                        .entry(format!("{}.{}", layer.name(), kind.name()))
+                        .or_default() += count
+                }
+            }
+        }
+    }
+
+    /// Adds the observer's and the shard's counts.
+    pub fn add_flow(&mut self, observer: &ObserverStats, shard: &ShardStats) {
+        self.unmatched_fragments += observer.unmatched_fragments;
+        self.sampled_out += observer.flow_sampled_out + observer.packet_sampled_out;
+        self.late_packets += shard.late_packets;
+        self.records_written += shard.records;
+    }
+
+    /// Sets the run time and the rate derived from it.
+    pub fn set_run_time(&mut self, elapsed: Duration) {
+        self.run_time_secs = elapsed.as_secs_f64();
+        self.packets_per_sec = if self.run_time_secs > 0.0 {
+            self.packets_read as f64 / self.run_time_secs
+        } else {
+            0.0
+        };
+    }
+}
+
+impl fmt::Display for RunStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, value: u64| {
+            writeln!(f, "  {name:<28}{value:>14}")
+        };
+        writeln!(f, "mirrorflow: run statistics")?;
+        row(f, "packets read", self.packets_read)?;
+        row(f, "bytes read", self.bytes_read)?;
+        row(f, "packets counted", self.packets_counted)?;
+        for (reason, count) in &self.malformed {
+            row(f, &format!("malformed {reason}"), *count)?;
+        }
+        row(f, "non-IP", self.non_ip)?;
+        row(f, "unknown encapsulation", self.unknown_encapsulation)?;
+        row(f, "unmatched fragments", self.unmatched_fragments)?;
+        row(f, "late packets", self.late_packets)?;
+        row(f, "sampled out", self.sampled_out)?;
+        row(f, "records written", self.records_written)?;
+        writeln!(f, "  {:<28}{:>14.3}", "run time (s)", self.run_time_secs)?;
+        writeln!(f, "  {:<28}{:>14.0}", "packets/s", self.packets_per_sec)
+    }
+}

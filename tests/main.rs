@@ -1,0 +1,8 @@
+//! Integration tests: the real `mirrorflow` binary on fixture captures, compared
+//! with expectations computed independently (tshark or by hand).
+
+mod common;
+mod errors;
+mod intervals;
+mod replay;
+mod sampling;
