@@ -11,11 +11,11 @@
 //! [`stats::DecodeStats`], never a run failure).
 //!
 //! ```
-//! use capture::{decode::{decode, DecodeConfig}, source::CaptureReader};
+//! use capture::{decode::decode, source::CaptureReader};
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tcpdump-linktype-ipv4.pcap");
 //! let mut reader = CaptureReader::open(path.as_ref()).unwrap();
 //! let packet = reader.next_packet().unwrap().unwrap();
-//! let decoded = decode(&packet, &DecodeConfig::default()).unwrap();
+//! let decoded = decode(&packet).unwrap();
 //! assert_eq!(decoded.ip.version(), 4);
 //! ```
 
