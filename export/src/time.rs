@@ -39,9 +39,9 @@ mod tests {
             Rfc3339(Timestamp(0)).to_string(),
             "1970-01-01T00:00:00.000000000Z"
         );
-        // date -u -d @1795012439 → 2026-11-25 14:33:59 UTC
+        // date -u -d @1795012439 → Wed Nov 18 14:33:59 UTC 2026
         let ts = Timestamp::from_parts(1_795_012_439, 5);
-        assert_eq!(Rfc3339(ts).to_string(), "2026-11-25T14:33:59.000000005Z");
+        assert_eq!(Rfc3339(ts).to_string(), "2026-11-18T14:33:59.000000005Z");
         // A leap day: date -u -d @1709164800 → 2024-02-29 00:00:00
         let leap = Timestamp::from_parts(1_709_164_800, 999_999_999);
         assert_eq!(Rfc3339(leap).to_string(), "2024-02-29T00:00:00.999999999Z");

@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn interval_60_is_epoch_aligned_to_minutes() {
-        // 2026-11-25T14:33:59.5Z
+        // 2026-11-18T14:33:59.5Z (date -u -d @1795012439)
         let ts = Timestamp(1_795_012_439 * S + S / 2);
         let i = Interval::containing(ts, 60);
         assert_eq!(i.start.secs(), 1_795_012_380);
