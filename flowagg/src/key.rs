@@ -25,7 +25,7 @@ pub struct KeyShape(u8);
 impl KeyShape {
     const V6: u8 = 0x80;
 
-    fn new(v6: bool, kind: PortKind) -> Self {
+    pub(crate) fn new(v6: bool, kind: PortKind) -> Self {
         KeyShape(if v6 { Self::V6 } else { 0 } | kind as u8)
     }
 

@@ -112,3 +112,105 @@ impl Observer {
         self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use capture::{decode::decode, LinkType};
+
+    use super::*;
+
+    /// A hand-built IPv4 packet (LINKTYPE_RAW): 20-byte header, then `body`.
+    /// Fragment fields: id 0x1234, `offset` in 8-byte units, MF as given.
+    fn ipv4_fragment(offset: u16, more: bool, body: &[u8]) -> Vec<u8> {
+        let total = (20 + body.len()) as u16;
+        let flags_offset = offset | if more { 0x2000 } else { 0 };
+        let mut p = vec![
+            0x45, 0, // version 4, IHL 5; DSCP/ECN
+        ];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&0x1234u16.to_be_bytes()); // identification
+        p.extend_from_slice(&flags_offset.to_be_bytes());
+        p.extend_from_slice(&[64, 17, 0, 0]); // TTL, UDP, checksum (unchecked)
+        p.extend_from_slice(&[192, 0, 2, 1, 198, 51, 100, 7]); // src, dst
+        p.extend_from_slice(body);
+        p
+    }
+
+    /// UDP header 5000 → 53, length 16, then 8 payload bytes.
+    const UDP_FIRST: [u8; 16] = [0x13, 0x88, 0, 53, 0, 16, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+
+    fn observe_all(observer: &mut Observer, packets: &[Vec<u8>]) -> Vec<Observation> {
+        packets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, data)| {
+                let packet = RawPacket {
+                    ts: Timestamp(i as u64 * 1000),
+                    link: LinkType::RAW,
+                    interface: 0,
+                    orig_len: data.len() as u32,
+                    data,
+                };
+                let decoded = decode(&packet).expect("valid packet");
+                observer.observe(&packet, &decoded)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn later_fragments_join_the_first_fragments_flow() {
+        let mut observer = Observer::new(&AggConfig::default());
+        let seen = observe_all(
+            &mut observer,
+            &[
+                ipv4_fragment(0, true, &UDP_FIRST),
+                ipv4_fragment(2, true, &[0; 16]),
+                ipv4_fragment(4, false, &[0; 8]),
+            ],
+        );
+        assert!(seen.iter().all(|o| o.key.ports() == Some((5000, 53))));
+        // Payload: 8 after the UDP header, then every byte of later fragments.
+        let payload: Vec<_> = seen.iter().map(|o| o.payload_len).collect();
+        assert_eq!(payload, vec![8, 16, 8]);
+        assert_eq!(observer.stats().unmatched_fragments, 0);
+    }
+
+    #[test]
+    fn a_fragment_before_its_first_fragment_is_counted_with_null_ports() {
+        let mut observer = Observer::new(&AggConfig::default());
+        let seen = observe_all(
+            &mut observer,
+            &[
+                ipv4_fragment(2, false, &[0; 8]),
+                ipv4_fragment(0, true, &UDP_FIRST),
+            ],
+        );
+        assert_eq!(seen.len(), 2, "never dropped");
+        assert_eq!(seen[0].key.ports(), None);
+        assert_eq!(seen[0].key.proto, 17);
+        assert_eq!(seen[1].key.ports(), Some((5000, 53)));
+        assert_eq!(observer.stats().unmatched_fragments, 1);
+    }
+
+    #[test]
+    fn flow_sampling_drops_whole_flows_and_counts_their_packets() {
+        let config = AggConfig {
+            flow_sample: 0.5,
+            ..AggConfig::default()
+        };
+        let mut observer = Observer::new(&config);
+        let packets: Vec<_> = (0..400u16)
+            .flat_map(|port| {
+                let mut udp = UDP_FIRST;
+                udp[..2].copy_from_slice(&port.to_be_bytes());
+                let p = ipv4_fragment(0, false, &udp);
+                [p.clone(), p]
+            })
+            .collect();
+        let seen = observe_all(&mut observer, &packets);
+        // Both packets of a flow share its fate: kept flows come in pairs.
+        assert_eq!(seen.len() % 2, 0);
+        assert!(seen.chunks(2).all(|pair| pair[0].key == pair[1].key));
+        assert_eq!(seen.len() as u64 + observer.stats().flow_sampled_out, 800);
+    }
+}

@@ -229,3 +229,124 @@ impl Shard {
         self.stats.records += (out.len() - start) as u64;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::key::{KeyShape, PortKind};
+
+    const S: u64 = Timestamp::NANOS_PER_SEC;
+
+    fn key(port: u16) -> FlowKey {
+        FlowKey {
+            interface: 0,
+            shape: KeyShape::new(false, PortKind::Ports),
+            src: [0; 16],
+            dst: [1; 16],
+            proto: 17,
+            src_port: port,
+            dst_port: 53,
+        }
+    }
+
+    fn obs(port: u16, ts: u64, ip_len: u32) -> Observation {
+        let key = key(port);
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len,
+            payload_len: ip_len.saturating_sub(28),
+            tcp_flags: 0,
+        }
+    }
+
+    fn run(config: &AggConfig, batches: &[&[Observation]]) -> Vec<FlowRecord> {
+        let mut shard = Shard::new(config);
+        let mut out = Vec::new();
+        for batch in batches {
+            shard.push_batch(batch, &mut out);
+        }
+        shard.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn closed_interval_comes_out_sorted_by_key_before_the_end() {
+        let config = AggConfig::default();
+        let mut shard = Shard::new(&config);
+        let mut out = Vec::new();
+        for port in [9, 3, 7] {
+            shard.push(&obs(port, S, 100), &mut out);
+        }
+        assert!(out.is_empty(), "interval still open");
+        shard.push(&obs(1, 6 * S, 100), &mut out);
+        let ports: Vec<_> = out.iter().map(|r| r.key.src_port).collect();
+        assert_eq!(ports, vec![3, 7, 9]);
+        assert_eq!(shard.open_flows(), 1);
+    }
+
+    #[test]
+    fn packet_sample_scale_multiplies_counts() {
+        let config = AggConfig {
+            packet_sample: 10,
+            ..AggConfig::default()
+        };
+        let records = run(&config, &[&[obs(1, S, 100), obs(1, 2 * S, 60)]]);
+        assert_eq!(records.len(), 1);
+        assert_eq!((records[0].packets, records[0].bytes), (20, 1600));
+        assert_eq!(records[0].payload_bytes, 10 * (72 + 32));
+    }
+
+    fn stream() -> impl Strategy<Value = Vec<Observation>> {
+        // Mostly increasing time with jumps back of up to 3 s, so some
+        // packets are on time out of order and some are late.
+        prop::collection::vec((0u16..20, -3000i64..4000, 40u32..1500), 1..300).prop_map(|steps| {
+            let mut t: i64 = 100_000;
+            steps
+                .into_iter()
+                .map(|(port, dt_ms, len)| {
+                    t = (t + dt_ms / 4).max(0);
+                    obs(port, t as u64 * 1_000_000, len)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_batch_split_gives_the_same_records(
+            packets in stream(),
+            cuts in prop::collection::vec(0usize..300, 0..10),
+            secs in prop::sample::select(vec![1u32, 5, 60]),
+        ) {
+            let config = AggConfig { interval_secs: secs, ..AggConfig::default() };
+            let whole = run(&config, &[&packets]);
+            let mut cuts: Vec<_> = cuts.into_iter().map(|c| c.min(packets.len())).collect();
+            cuts.sort_unstable();
+            let mut batches = Vec::new();
+            let mut from = 0;
+            for c in cuts {
+                batches.push(&packets[from..c]);
+                from = c;
+            }
+            batches.push(&packets[from..]);
+            prop_assert_eq!(run(&config, &batches), whole);
+        }
+
+        #[test]
+        fn records_hold_every_packet_and_byte_within_their_interval(packets in stream()) {
+            let config = AggConfig::default();
+            let records = run(&config, &[&packets]);
+            let sum = |f: fn(&FlowRecord) -> u64| records.iter().map(f).sum::<u64>();
+            prop_assert_eq!(sum(|r| r.packets), packets.len() as u64);
+            prop_assert_eq!(sum(|r| r.bytes), packets.iter().map(|o| u64::from(o.ip_len)).sum::<u64>());
+            for r in &records {
+                prop_assert!(r.interval.start <= r.first && r.first <= r.last && r.last < r.interval.end());
+                prop_assert_eq!(r.interval, Interval::containing(r.first, config.interval_secs));
+            }
+        }
+    }
+}
