@@ -190,3 +190,43 @@ fn damaged_packets_are_counted_by_reason_not_fatal() {
     assert_eq!(stats["malformed"]["ipv4.malformed"], 1);
     assert_eq!(stats["malformed"]["ipv4.truncated"], 1);
 }
+
+#[test]
+fn a_full_disk_exits_1_naming_the_output() {
+    // /dev/full fails every write with ENOSPC, as a full disk does.
+    let out = mirrorflow(&[
+        "replay",
+        "-q",
+        "-o",
+        "/dev/full",
+        fixture("ndpi-alexa-app.pcapng").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("/dev/full") && err.contains("No space left"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_folder_as_json_output_exits_1_before_reading() {
+    let dir = scratch("out-is-folder");
+    let out = mirrorflow(&[
+        "replay",
+        "-o",
+        dir.to_str().unwrap(),
+        fixture("zeek-sctp.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(dir.to_str().unwrap()) && err.contains("folder"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}

@@ -84,25 +84,47 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Where records go: stdout (`-`) or an atomic file.
+/// Where records go: stdout (`-`), a device or pipe, or an atomic file.
 #[derive(Debug)]
 pub enum Output {
     /// Standard output, buffered.
     Stdout(BufWriter<Stdout>),
+    /// Something that exists and is not a regular file (`/dev/null`, a FIFO):
+    /// written in place, since renaming over it would replace it.
+    Stream(PathBuf, BufWriter<File>),
     /// A file that appears when the run finishes.
     File(AtomicFile),
 }
 
 impl Output {
-    /// Opens `-` as stdout, anything else as an atomic file.
+    /// Opens `-` as stdout, a device or FIFO in place, anything else as an
+    /// atomic file.
     pub fn open(path: &Path) -> Result<Self, Error> {
         if path == Path::new("-") {
-            Ok(Output::Stdout(BufWriter::with_capacity(
+            return Ok(Output::Stdout(BufWriter::with_capacity(
                 1 << 16,
                 io::stdout(),
-            )))
-        } else {
-            AtomicFile::create(path).map(Output::File)
+            )));
+        }
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Err(Error::Create {
+                path: path.to_owned(),
+                source: io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file"),
+            }),
+            Ok(meta) if !meta.is_file() => {
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|source| Error::Create {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                Ok(Output::Stream(
+                    path.to_owned(),
+                    BufWriter::with_capacity(1 << 16, file),
+                ))
+            }
+            _ => AtomicFile::create(path).map(Output::File),
         }
     }
 
@@ -110,6 +132,7 @@ impl Output {
     pub fn path(&self) -> &Path {
         match self {
             Output::Stdout(_) => Path::new("-"),
+            Output::Stream(path, _) => path,
             Output::File(f) => f.path(),
         }
     }
@@ -129,6 +152,9 @@ impl Output {
                 path: PathBuf::from("-"),
                 source,
             }),
+            Output::Stream(path, mut out) => {
+                out.flush().map_err(|source| Error::Finish { path, source })
+            }
             Output::File(file) => file.commit(),
         }
     }
@@ -138,6 +164,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(out) => out.write(buf),
+            Output::Stream(_, out) => out.write(buf),
             Output::File(file) => file.write(buf),
         }
     }
@@ -145,6 +172,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(out) => out.flush(),
+            Output::Stream(_, out) => out.flush(),
             Output::File(file) => file.flush(),
         }
     }
@@ -189,6 +217,28 @@ mod tests {
         let f = AtomicFile::create(&dir.join("flows.json")).unwrap();
         drop(f);
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        let mut out = Output::open(Path::new("/dev/null")).unwrap();
+        assert!(matches!(out, Output::Stream(..)));
+        out.write_all(b"{}\n").unwrap();
+        out.finish().unwrap();
+        assert!(
+            !fs::metadata("/dev/null").unwrap().is_file(),
+            "still the device"
+        );
+    }
+
+    #[test]
+    fn a_full_device_fails_naming_it() {
+        let mut out = Output::open(Path::new("/dev/full")).unwrap();
+        let err = out
+            .write_all(&[b'x'; 1 << 17])
+            .map_err(|e| out.write_error(e))
+            .unwrap_err();
+        assert!(err.to_string().contains("/dev/full"), "{err}");
     }
 
     #[test]
