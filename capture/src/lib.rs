@@ -23,6 +23,8 @@ pub mod decode;
 pub mod error;
 pub mod source;
 pub mod stats;
+#[cfg(feature = "synth")]
+pub mod synth;
 mod types;
 
 pub use decode::{DecodeError, ErrorKind, Layer};

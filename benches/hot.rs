@@ -1,0 +1,201 @@
+//! Criterion benchmarks of the per-packet path: decoding, the flow table, the
+//! NDJSON encoder, and read → decode → observe → aggregate over a generated
+//! trace larger than the cache. Figures come out as packets/s (elements) or
+//! records/s.
+
+use std::{hint::black_box, io::Cursor};
+
+use capture::{
+    decode::decode,
+    source::CaptureReader,
+    synth::{write_pcap, TraceSpec},
+    LinkType, RawPacket, Timestamp,
+};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use etherparse::PacketBuilder;
+use export::{NdjsonWriter, RunInfo};
+use flowagg::{AggConfig, FlowRecord, Observation, Observer, Shard};
+
+fn ethernet_tcp4() -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([2; 6], [3; 6])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .tcp(40000, 443, 1, 65535);
+    let mut out = Vec::new();
+    b.write(&mut out, &[0; 64]).unwrap();
+    out
+}
+
+fn vlan_udp6() -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([2; 6], [3; 6])
+        .single_vlan(100.try_into().unwrap())
+        .ipv6([1; 16], [2; 16], 64)
+        .udp(5353, 53);
+    let mut out = Vec::new();
+    b.write(&mut out, &[0; 64]).unwrap();
+    out
+}
+
+fn mpls_ipv4() -> Vec<u8> {
+    let inner = {
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1000, 2000);
+        let mut out = Vec::new();
+        b.write(&mut out, &[0; 64]).unwrap();
+        out
+    };
+    let mut f = vec![2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 0x88, 0x47];
+    f.extend_from_slice(&[0x00, 0x01, 0x01, 0x40]); // label 16, bottom of stack, TTL 64
+    f.extend_from_slice(&inner);
+    f
+}
+
+fn bench_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(1));
+    for (name, data) in [
+        ("ethernet_tcp4", ethernet_tcp4()),
+        ("vlan_udp6", vlan_udp6()),
+        ("mpls_ipv4", mpls_ipv4()),
+    ] {
+        let packet = RawPacket {
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            interface: 0,
+            orig_len: data.len() as u32,
+            data: &data,
+        };
+        group.bench_function(name, |b| b.iter(|| decode(black_box(&packet)).is_ok()));
+    }
+    group.finish();
+}
+
+/// Observations of `flows` distinct flows, each seen `per_flow` times, in one interval.
+fn observations(flows: u32, per_flow: u32) -> Vec<Observation> {
+    let config = AggConfig::default();
+    let mut observer = Observer::new(&config);
+    let mut out = Vec::new();
+    for round in 0..per_flow {
+        for flow in 0..flows {
+            let (src, dst, sport, dport, _) = capture::synth::flow_tuple(flow);
+            let b = PacketBuilder::ipv4(src, dst, 64).udp(sport, dport);
+            let mut data = Vec::new();
+            b.write(&mut data, &[]).unwrap();
+            let packet = RawPacket {
+                ts: Timestamp(u64::from(round) * 1000 + 1_700_000_000_000_000_000),
+                link: LinkType::RAW,
+                interface: 0,
+                orig_len: data.len() as u32,
+                data: &data,
+            };
+            let decoded = decode(&packet).unwrap();
+            out.extend(observer.observe(&packet, &decoded));
+        }
+    }
+    out
+}
+
+fn bench_flowagg(c: &mut Criterion) {
+    let mut group = c.benchmark_group("flowagg");
+    // A hit: one flow, its entry stays in L1.
+    let hits = observations(1, 10_000);
+    group.throughput(Throughput::Elements(hits.len() as u64));
+    group.bench_function("insert_hit", |b| {
+        b.iter_batched_ref(
+            || (Shard::new(&AggConfig::default()), Vec::new()),
+            |(shard, out)| shard.push_batch(&hits, out),
+            BatchSize::LargeInput,
+        )
+    });
+    // Misses: 1M new flows, a table of ~100 MB, far beyond the cache.
+    let misses = observations(1_000_000, 1);
+    group.throughput(Throughput::Elements(misses.len() as u64));
+    group.sample_size(10);
+    group.bench_function("insert_miss", |b| {
+        b.iter_batched_ref(
+            || (Shard::new(&AggConfig::default()), Vec::new()),
+            |(shard, out)| shard.push_batch(&misses, out),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+fn bench_ndjson(c: &mut Criterion) {
+    let mut shard = Shard::new(&AggConfig::default());
+    let mut records: Vec<FlowRecord> = Vec::new();
+    shard.push_batch(&observations(10_000, 1), &mut records);
+    shard.finish(&mut records);
+    let mut group = c.benchmark_group("export");
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("ndjson", |b| {
+        let mut buf = Vec::with_capacity(4 << 20);
+        b.iter(|| {
+            buf.clear();
+            let mut writer = NdjsonWriter::new(&mut buf, RunInfo::default());
+            writer.write(&records).unwrap();
+        })
+    });
+    group.finish();
+}
+
+fn bench_replay(c: &mut Criterion) {
+    // 2M packets of 128 captured bytes over 200k flows: ~300 MB in memory.
+    let spec = TraceSpec {
+        packets: 2_000_000,
+        flows: 200_000,
+        ip_len: 1500,
+        snaplen: 128,
+        ..TraceSpec::default()
+    };
+    let mut trace = Vec::new();
+    write_pcap(&spec, &mut trace).unwrap();
+    let trace = std::sync::Arc::new(trace);
+    let mut group = c.benchmark_group("replay");
+    group.throughput(Throughput::Elements(spec.packets));
+    group.sample_size(10);
+    group.bench_function("generated", |b| {
+        b.iter(|| {
+            let config = AggConfig::default();
+            let mut reader = CaptureReader::from_reader(
+                Box::new(Cursor::new(SharedBytes(trace.clone()))),
+                "trace".into(),
+            )
+            .unwrap();
+            let mut observer = Observer::new(&config);
+            let mut shard = Shard::new(&config);
+            let mut batch = Vec::with_capacity(1024);
+            let mut out = Vec::new();
+            while let Some(packet) = reader.next_packet().unwrap() {
+                if let Ok(decoded) = decode(&packet) {
+                    batch.extend(observer.observe(&packet, &decoded));
+                }
+                if batch.len() == 1024 {
+                    shard.push_batch(&batch, &mut out);
+                    batch.clear();
+                    out.clear();
+                }
+            }
+            shard.push_batch(&batch, &mut out);
+            shard.finish(&mut out);
+            out.len()
+        })
+    });
+    group.finish();
+}
+
+/// Lets the reader own a cheap handle to the one trace in memory.
+struct SharedBytes(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+criterion_group!(
+    benches,
+    bench_decode,
+    bench_flowagg,
+    bench_ndjson,
+    bench_replay
+);
+criterion_main!(benches);

@@ -1,0 +1,242 @@
+//! What each fuzz target checks, shared by the libFuzzer targets in this folder
+//! and by the stable replay test `capture/tests/fuzz_corpus.rs` (which
+//! includes this file with `#[path]`), so that the seeds and saved crash
+//! inputs run through exactly the same code on every `cargo test`.
+//!
+//! Depends only on `capture` and `etherparse` (a dev-dependency of `capture`).
+//! Every function takes arbitrary bytes and panics only when the library
+//! breaks a promise: a panic inside the library, or a violated invariant.
+
+// Each target binary uses one of these functions; the test uses them all.
+#![allow(dead_code)]
+
+use std::io::Cursor;
+
+use capture::{
+    decode::{decode, Decoded, IpView},
+    source::CaptureReader,
+    ErrorKind, LinkType, RawPacket, Timestamp,
+};
+use etherparse::{IpNumber, LinkExtSlice, NetSlice, SlicedPacket, TransportSlice};
+
+/// The link types the `decode` target picks from: every supported one, plus
+/// one that is not (147, LINKTYPE_USER0).
+pub const LINK_TYPES: [u16; 13] = [0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276, 147];
+
+/// An unsupported link type, as the last entry of [`LINK_TYPES`].
+pub const UNSUPPORTED_LINK: u16 = 147;
+
+/// Maps the two selector bytes to a link type. A big-endian value that is in
+/// [`LINK_TYPES`] is taken as is (so a seed reads as "link type, frame"); any
+/// other value picks an entry by its remainder.
+pub fn link_for(selector: [u8; 2]) -> LinkType {
+    let value = u16::from_be_bytes(selector);
+    if LINK_TYPES.contains(&value) {
+        LinkType(value)
+    } else {
+        LinkType(LINK_TYPES[usize::from(value) % LINK_TYPES.len()])
+    }
+}
+
+/// A packet as a source would lend it, for `frame` on `link`.
+fn packet(link: LinkType, frame: &[u8]) -> RawPacket<'_> {
+    RawPacket {
+        ts: Timestamp(0),
+        link,
+        interface: 0,
+        orig_len: u32::try_from(frame.len()).unwrap_or(u32::MAX),
+        data: frame,
+    }
+}
+
+/// What must hold for every successfully decoded packet.
+pub fn check_decoded(decoded: &Decoded<'_>, frame: &[u8]) {
+    assert!(
+        decoded.ip_len >= decoded.ip_header_len,
+        "ip_len {} < ip_header_len {}",
+        decoded.ip_len,
+        decoded.ip_header_len
+    );
+    assert!(
+        decoded.payload_len() <= decoded.ip_len,
+        "payload_len {} > ip_len {}",
+        decoded.payload_len(),
+        decoded.ip_len
+    );
+    // The IP header (options, extension headers) was read from captured bytes.
+    assert!(
+        decoded.ip_header_len as usize <= frame.len(),
+        "ip_header_len {} > frame length {}",
+        decoded.ip_header_len,
+        frame.len()
+    );
+    // flow-record.md §2: a transport header that does not fit in the declared
+    // datagram is malformed, so a decoded one always fits (payload_len's
+    // saturating subtraction would otherwise hide it).
+    let headers = u64::from(decoded.ip_header_len) + u64::from(decoded.transport.header_len());
+    assert!(
+        headers <= u64::from(decoded.ip_len),
+        "ip header {} + transport header {} > ip_len {}",
+        decoded.ip_header_len,
+        decoded.transport.header_len(),
+        decoded.ip_len
+    );
+    // Touch the remaining accessors (they must not panic either).
+    let _ = decoded.transport.ports();
+    let _ = decoded.transport.tcp_flags();
+}
+
+/// Target `decode`: the first 2 bytes pick a link type, the rest is the frame.
+pub fn decode_frame(data: &[u8]) {
+    let Some((selector, frame)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let link = link_for(*selector);
+    match decode(&packet(link, frame)) {
+        Ok(decoded) => check_decoded(&decoded, frame),
+        Err(e) => {
+            if !link.is_supported() {
+                assert_eq!(e.kind, ErrorKind::UnsupportedLink, "link {link}: {e}");
+            }
+            // Offsets name a place inside the frame (or just past its end,
+            // for a header that is missing entirely).
+            assert!(
+                e.offset <= frame.len(),
+                "error offset {} past frame length {}: {e}",
+                e.offset,
+                frame.len()
+            );
+        }
+    }
+}
+
+/// Target `read_capture`: the whole input as a pcap/pcapng file; every packet
+/// is decoded. Must end, and must stay ended after the end or an error.
+pub fn read_capture(data: &[u8]) {
+    let Ok(mut reader) =
+        CaptureReader::from_reader(Box::new(Cursor::new(data.to_vec())), "fuzz".into())
+    else {
+        return;
+    };
+    // Every packet record or block takes at least 12 bytes of the file
+    // (source/file.rs contract), so this many packets means a loop.
+    let max_packets = data.len() / 12 + 1;
+    let mut packets = 0usize;
+    // Stops at the clean end (`Ok(None)`) or the first error alike.
+    while let Ok(Some(packet)) = reader.next_packet() {
+        packets += 1;
+        assert!(
+            packets <= max_packets,
+            "more than {max_packets} packets from {} bytes",
+            data.len()
+        );
+        assert!(
+            packet.data.len() <= data.len(),
+            "packet longer than the file"
+        );
+        if let Ok(decoded) = decode(&packet) {
+            check_decoded(&decoded, packet.data);
+        }
+    }
+    assert!(
+        reader.bytes_consumed() <= data.len() as u64,
+        "bytes_consumed {} > file length {}",
+        reader.bytes_consumed(),
+        data.len()
+    );
+    // After the end or the first error, nothing more is lent.
+    assert!(
+        matches!(reader.next_packet(), Ok(None)),
+        "next_packet after the end returned something"
+    );
+}
+
+/// Facts both parsers report for a packet: (src, dst, protocol, ports, ip_len).
+type Facts = (Vec<u8>, Vec<u8>, u8, (u16, u16), u32);
+
+/// What etherparse sees, when it sees a packet both parsers clearly read the
+/// same way: Ethernet II, at most 2 VLAN tags (no MACsec), IPv4 without AH or
+/// IPv6 without extension headers, not a fragment, a complete TCP or UDP
+/// header. `None` for everything else (MPLS, PPPoE, LLC/SNAP, ARP… stop
+/// etherparse before IP, and are left out that way).
+fn etherparse_facts(frame: &[u8]) -> Option<Facts> {
+    let sliced = SlicedPacket::from_ethernet(frame).ok()?;
+    if sliced.link_exts.len() > 2
+        || sliced
+            .link_exts
+            .iter()
+            .any(|e| !matches!(e, LinkExtSlice::Vlan(_)))
+    {
+        return None;
+    }
+    let (src, dst, proto, ip_len) = match sliced.net.as_ref()? {
+        NetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            if !v4.extensions().is_empty() || v4.is_payload_fragmented() {
+                return None;
+            }
+            (
+                h.source().to_vec(),
+                h.destination().to_vec(),
+                h.protocol(),
+                u32::from(h.total_len()),
+            )
+        }
+        NetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            // Payload Length 0 means a Jumbo Payload option (RFC 2675), which
+            // only a Hop-by-Hop header can carry; without extension headers
+            // it is malformed (flow-record.md §2), while etherparse takes the
+            // rest of the slice. Not a case both read the same way.
+            if !v6.extensions().is_empty() || v6.is_payload_fragmented() || h.payload_length() == 0
+            {
+                return None;
+            }
+            (
+                h.source().to_vec(),
+                h.destination().to_vec(),
+                h.next_header(),
+                u32::from(h.payload_length()) + 40,
+            )
+        }
+        NetSlice::Arp(_) => return None,
+    };
+    let ports = match sliced.transport.as_ref()? {
+        TransportSlice::Tcp(tcp) => (tcp.source_port(), tcp.destination_port()),
+        TransportSlice::Udp(udp) => (udp.source_port(), udp.destination_port()),
+        _ => return None,
+    };
+    if proto != IpNumber::TCP && proto != IpNumber::UDP {
+        return None;
+    }
+    Some((src, dst, proto.0, ports, ip_len))
+}
+
+/// Target `differential`: an Ethernet frame; where etherparse reads a plain
+/// TCP/UDP packet (see [`etherparse_facts`]), our decoder must read the same
+/// addresses, protocol, ports and IP length.
+pub fn differential(frame: &[u8]) {
+    let ours = decode(&packet(LinkType::ETHERNET, frame));
+    if let Ok(decoded) = &ours {
+        check_decoded(decoded, frame);
+    }
+    let Some(theirs) = etherparse_facts(frame) else {
+        return;
+    };
+    let decoded = match ours {
+        Ok(decoded) => decoded,
+        Err(e) => panic!("etherparse reads {theirs:?}, we fail with {e}"),
+    };
+    let (src, dst) = match &decoded.ip {
+        IpView::V4(h) => (h.source().to_vec(), h.destination().to_vec()),
+        IpView::V6(h) => (h.source().to_vec(), h.destination().to_vec()),
+    };
+    let ours: Facts = (
+        src,
+        dst,
+        decoded.proto.0,
+        decoded.transport.ports().unwrap_or_default(),
+        decoded.ip_len,
+    );
+    assert_eq!(ours, theirs, "ours (left) and etherparse (right) disagree");
+}
