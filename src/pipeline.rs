@@ -95,7 +95,11 @@ pub fn replay(
             let _ = empty_tx.try_send(batch);
             if let Some(bar) = &progress {
                 bar.set_position(consumed.load(Ordering::Relaxed));
-                bar.set_message(format!("{} flows open", shard.open_flows()));
+                let pps = counted as f64 / started.elapsed().as_secs_f64();
+                bar.set_message(format!(
+                    "{pps:.0} packets/s, {} flows open",
+                    shard.open_flows()
+                ));
             }
         }
         shard.finish(&mut records);
