@@ -14,7 +14,7 @@ use capture::{
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
 use export::{NdjsonWriter, RunInfo};
-use flowagg::{AggConfig, FlowRecord, Observation, Observer, Shard};
+use flowagg::{AggConfig, FlowRecord, Observation, ObservationPoints, Observer, Shard};
 
 fn ethernet_tcp4() -> Vec<u8> {
     let b = PacketBuilder::ethernet2([2; 6], [3; 6])
@@ -48,6 +48,11 @@ fn mpls_ipv4() -> Vec<u8> {
     f
 }
 
+thread_local! {
+    /// One observation-point table for the observer and the shards of a bench.
+    static POINTS: ObservationPoints = ObservationPoints::default();
+}
+
 fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(1));
@@ -69,9 +74,10 @@ fn bench_decode(c: &mut Criterion) {
 }
 
 /// Observations of `flows` distinct flows, each seen `per_flow` times, in one interval.
+/// The points table holds the one observation point, id 0, that all use.
 fn observations(flows: u32, per_flow: u32) -> Vec<Observation> {
     let config = AggConfig::default();
-    let mut observer = Observer::new(&config);
+    let mut observer = Observer::new(&config, POINTS.with(Clone::clone));
     let mut out = Vec::new();
     for round in 0..per_flow {
         for flow in 0..flows {
@@ -100,7 +106,12 @@ fn bench_flowagg(c: &mut Criterion) {
     group.throughput(Throughput::Elements(hits.len() as u64));
     group.bench_function("insert_hit", |b| {
         b.iter_batched_ref(
-            || (Shard::new(&AggConfig::default()), Vec::new()),
+            || {
+                (
+                    Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+                    Vec::new(),
+                )
+            },
             |(shard, out)| shard.push_batch(&hits, out),
             BatchSize::LargeInput,
         )
@@ -111,7 +122,12 @@ fn bench_flowagg(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("insert_miss", |b| {
         b.iter_batched_ref(
-            || (Shard::new(&AggConfig::default()), Vec::new()),
+            || {
+                (
+                    Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+                    Vec::new(),
+                )
+            },
             |(shard, out)| shard.push_batch(&misses, out),
             BatchSize::LargeInput,
         )
@@ -120,7 +136,7 @@ fn bench_flowagg(c: &mut Criterion) {
 }
 
 fn bench_ndjson(c: &mut Criterion) {
-    let mut shard = Shard::new(&AggConfig::default());
+    let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
     let mut records: Vec<FlowRecord> = Vec::new();
     shard.push_batch(&observations(10_000, 1), &mut records);
     shard.finish(&mut records);
@@ -160,8 +176,9 @@ fn bench_replay(c: &mut Criterion) {
                 "trace".into(),
             )
             .unwrap();
-            let mut observer = Observer::new(&config);
-            let mut shard = Shard::new(&config);
+            let points = ObservationPoints::default();
+            let mut observer = Observer::new(&config, points.clone());
+            let mut shard = Shard::new(&config, points);
             let mut batch = Vec::with_capacity(1024);
             let mut out = Vec::new();
             while let Some(packet) = reader.next_packet().unwrap() {

@@ -61,6 +61,36 @@ pub struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Peel mirror tunnels (all), keep outer flows (none), or also peel IP-in-IP (deep).
+    #[arg(long, value_enum, default_value_t = DecapArg::All)]
+    pub decap: DecapArg,
+    /// Extra UDP destination ports decoded as VXLAN (besides 4789; repeatable, up to 7).
+    #[arg(long = "vxlan-port", value_name = "N")]
+    pub vxlan_ports: Vec<u16>,
+    /// Drop duplicate copies of a packet seen within WINDOW (e.g. 2ms, 500us).
+    #[arg(long, value_name = "WINDOW", value_parser = parse_window)]
+    pub dedup: Option<std::time::Duration>,
+}
+
+/// `--decap` values (cli.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecapArg {
+    /// Peel the mirror tunnels: VXLAN, Geneve, GRE, ERSPAN I/II/III.
+    All,
+    /// Keep every tunnel as an ordinary outer flow.
+    None,
+    /// Peel mirror tunnels and IP-in-IP (IP protocols 4 and 41).
+    Deep,
+}
+
+/// A duration with a unit: `2ms`, `500us`, `1s`.
+fn parse_window(text: &str) -> Result<std::time::Duration, String> {
+    let window =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 2ms, 500us, 1s)"))?;
+    if window.is_zero() {
+        return Err("the window must be longer than 0".into());
+    }
+    Ok(window)
 }
 
 /// Output formats.

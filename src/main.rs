@@ -17,7 +17,8 @@ use clap::Parser;
 use flowagg::AggConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, ReplayArgs};
+use crate::cli::{Cli, Command, DecapArg, ReplayArgs};
+use capture::decode::{Decap, DecodeConfig, MAX_VXLAN_PORTS};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -50,13 +51,28 @@ fn main() -> ExitCode {
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let run = &args.run;
-    let config = AggConfig::new(
+    let mut config = AggConfig::new(
         run.interval,
         run.lateness,
         run.flow_sample,
         run.packet_sample,
         run.seed,
     )?;
+    config.dedup_window_nanos = run
+        .dedup
+        .map(|w| w.as_nanos().min(u128::from(u64::MAX)) as u64);
+    let decap = match run.decap {
+        DecapArg::All => Decap::Mirror,
+        DecapArg::None => Decap::None,
+        DecapArg::Deep => Decap::Deep,
+    };
+    let decode = DecodeConfig::new(decap, &run.vxlan_ports).with_context(|| {
+        format!(
+            "at most {} VXLAN ports (4789 and {} --vxlan-port)",
+            MAX_VXLAN_PORTS,
+            MAX_VXLAN_PORTS - 1
+        )
+    })?;
     let inputs = inputs::resolve(&args.inputs)?;
     let output = export::Output::open(&run.out)?;
     let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -70,7 +86,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let outcome = pipeline::replay(inputs, &config, output, run.quiet, progress)?;
+    let outcome = pipeline::replay(inputs, &config, &decode, output, run.quiet, progress)?;
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)

@@ -18,10 +18,14 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use capture::{decode::decode, stats::DecodeStats, ErrorKind};
+use capture::{
+    decode::{decode_with, DecodeConfig},
+    stats::DecodeStats,
+    ErrorKind,
+};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use export::{NdjsonWriter, Output, RunInfo};
-use flowagg::{AggConfig, Observation, Observer, ObserverStats, Shard};
+use flowagg::{AggConfig, Observation, ObservationPoints, Observer, ObserverStats, Shard};
 use indicatif::ProgressBar;
 
 use crate::{inputs::Input, stats::RunStats};
@@ -57,6 +61,7 @@ struct ReaderReport {
 pub fn replay(
     inputs: Vec<Input>,
     config: &AggConfig,
+    decode: &DecodeConfig,
     mut output: Output,
     quiet: bool,
     progress: Option<ProgressBar>,
@@ -65,16 +70,30 @@ pub fn replay(
     let (batches_tx, batches_rx) = bounded::<Vec<Observation>>(IN_FLIGHT);
     let (empty_tx, empty_rx) = bounded::<Vec<Observation>>(IN_FLIGHT + 2);
     let consumed = Arc::new(AtomicU64::new(0));
+    let points = ObservationPoints::default();
     let reader = {
         let config = config.clone();
+        let decode = decode.clone();
+        let points = points.clone();
         let consumed = Arc::clone(&consumed);
         thread::Builder::new()
             .name("reader".into())
-            .spawn(move || read_inputs(&inputs, &config, quiet, &batches_tx, &empty_rx, &consumed))
+            .spawn(move || {
+                read_inputs(
+                    &inputs,
+                    &config,
+                    &decode,
+                    points,
+                    quiet,
+                    &batches_tx,
+                    &empty_rx,
+                    &consumed,
+                )
+            })
             .context("cannot start the reader thread")?
     };
 
-    let mut shard = Shard::new(config);
+    let mut shard = Shard::new(config, points);
     let run = RunInfo {
         flow_rate: config.flow_sample,
         packet_rate: config.packet_rate(),
@@ -138,9 +157,12 @@ fn output_error(output: &Output, e: std::io::Error) -> anyhow::Error {
     output.write_error(e).into()
 }
 
+#[allow(clippy::too_many_arguments)] // the reader thread's whole world, passed once
 fn read_inputs(
     inputs: &[Input],
     config: &AggConfig,
+    decode: &DecodeConfig,
+    points: ObservationPoints,
     quiet: bool,
     batches: &Sender<Vec<Observation>>,
     empties: &Receiver<Vec<Observation>>,
@@ -156,7 +178,7 @@ fn read_inputs(
     };
     // One observer for the whole run: fragments and packet sampling follow
     // the packet order across input files.
-    let mut observer = Observer::new(config);
+    let mut observer = Observer::new(config, points);
     let mut batch = Vec::with_capacity(BATCH);
     let mut done_before = 0;
     let mut warned = HashSet::new();
@@ -187,7 +209,7 @@ fn read_inputs(
             };
             report.packets_read += 1;
             report.bytes_read += packet.data.len() as u64;
-            match decode(&packet) {
+            match decode_with(&packet, decode) {
                 Ok(decoded) => {
                     if let Some(obs) = observer.observe(&packet, &decoded) {
                         batch.push(obs);

@@ -19,8 +19,16 @@ pub struct RunStats {
     pub malformed: BTreeMap<String, u64>,
     /// Frames that carry no IP (ARP, LLDP, STP…).
     pub non_ip: u64,
-    /// Packets on interfaces whose link type is not decoded.
+    /// Packets on interfaces whose link type is not decoded, and tunnels
+    /// carrying a payload type mirrorflow does not decode.
     pub unknown_encapsulation: u64,
+    /// Later fragments of fragmented tunnel packets (their inner packet was
+    /// counted with the first fragment).
+    pub tunnel_fragment_continuations: u64,
+    /// Copies dropped by `--dedup`.
+    pub duplicates_dropped: u64,
+    /// Packets of observation points beyond the first 65536 (in no record).
+    pub observation_points_exhausted: u64,
     /// Later fragments whose first fragment was not seen (counted with null ports).
     pub unmatched_fragments: u64,
     /// Packets counted after their interval had closed, in extra records.
@@ -41,7 +49,10 @@ impl RunStats {
         for (layer, kind, count) in decode.nonzero() {
             match kind {
                 ErrorKind::NotIp => self.non_ip += count,
-                ErrorKind::UnsupportedLink => self.unknown_encapsulation += count,
+                ErrorKind::UnsupportedLink | ErrorKind::UnknownEncap => {
+                    self.unknown_encapsulation += count
+                }
+                ErrorKind::TunnelFragment => self.tunnel_fragment_continuations += count,
                 _ => {
                     *self
                         .malformed
@@ -56,6 +67,8 @@ impl RunStats {
     pub fn add_flow(&mut self, observer: &ObserverStats, shard: &ShardStats) {
         self.unmatched_fragments += observer.unmatched_fragments;
         self.sampled_out += observer.flow_sampled_out + observer.packet_sampled_out;
+        self.duplicates_dropped += observer.duplicates;
+        self.observation_points_exhausted += observer.observation_points_exhausted;
         self.late_packets += shard.late_packets;
         self.records_written += shard.records;
     }
@@ -85,6 +98,19 @@ impl fmt::Display for RunStats {
         }
         row(f, "non-IP", self.non_ip)?;
         row(f, "unknown encapsulation", self.unknown_encapsulation)?;
+        row(
+            f,
+            "tunnel fragment continuations",
+            self.tunnel_fragment_continuations,
+        )?;
+        row(f, "duplicates dropped", self.duplicates_dropped)?;
+        if self.observation_points_exhausted > 0 {
+            row(
+                f,
+                "observation points exhausted",
+                self.observation_points_exhausted,
+            )?;
+        }
         row(f, "unmatched fragments", self.unmatched_fragments)?;
         row(f, "late packets", self.late_packets)?;
         row(f, "sampled out", self.sampled_out)?;

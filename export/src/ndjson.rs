@@ -112,8 +112,21 @@ impl Serialize for Connection<'_> {
 
 impl Serialize for Mirror<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("mirror", 1)?;
-        m.serialize_field("interface", &self.0.key.interface)?;
+        let point = &self.0.observation;
+        let mut m = s.serialize_struct("mirror", 4)?;
+        match point.encap {
+            Some(encap) => m.serialize_field("encap", encap.name())?,
+            None => m.skip_field("encap")?,
+        }
+        match point.vni {
+            Some(vni) => m.serialize_field("vni", &vni)?,
+            None => m.skip_field("vni")?,
+        }
+        match point.session_id {
+            Some(id) => m.serialize_field("session_id", &id)?,
+            None => m.skip_field("session_id")?,
+        }
+        m.serialize_field("interface", &point.interface)?;
         m.end()
     }
 }

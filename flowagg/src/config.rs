@@ -15,6 +15,8 @@ pub struct AggConfig {
     pub packet_sample: u64,
     /// Seed of packet sampling and salt of flow sampling.
     pub seed: u64,
+    /// Drop copies of a packet seen within this many nanoseconds (`--dedup`).
+    pub dedup_window_nanos: Option<u64>,
 }
 
 impl Default for AggConfig {
@@ -26,6 +28,7 @@ impl Default for AggConfig {
             flow_sample: 1.0,
             packet_sample: 1,
             seed: 0,
+            dedup_window_nanos: None,
         }
     }
 }
@@ -54,6 +57,7 @@ impl AggConfig {
             flow_sample,
             packet_sample,
             seed,
+            dedup_window_nanos: None,
         })
     }
 

@@ -3,7 +3,10 @@
 use capture::Timestamp;
 use std::collections::HashMap;
 
-use crate::key::{FlowKey, PortKind};
+use crate::{
+    key::{FlowKey, PortKind},
+    ObsId,
+};
 
 /// How long a first fragment's ports are remembered, in packet time: Linux's
 /// default reassembly timeout (`ipfrag_time`, 30 s).
@@ -15,7 +18,7 @@ const CAPACITY: usize = 1 << 16;
 /// A datagram: what RFC 791 §3.2 / RFC 8200 §4.5 say identifies its fragments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct DatagramId {
-    interface: u16,
+    obs: ObsId,
     v6: bool,
     src: [u8; 16],
     dst: [u8; 16],
@@ -73,7 +76,7 @@ impl FragmentTracker {
 
 fn datagram(key: &FlowKey, id: u32) -> DatagramId {
     DatagramId {
-        interface: key.interface,
+        obs: key.obs,
         v6: key.shape.is_v6(),
         src: key.src,
         dst: key.dst,

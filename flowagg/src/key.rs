@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use capture::decode::{Decoded, IpView};
 
+use crate::ObsId;
+
 /// What the port fields of a [`FlowKey`] hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -51,8 +53,8 @@ impl KeyShape {
 /// Addresses are 16 bytes; IPv4 is stored IPv4-mapped and `shape` says which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FlowKey {
-    /// Observation point: pcapng interface id (0 for classic pcap).
-    pub interface: u16,
+    /// Observation point (interface and mirror tunnel), interned.
+    pub obs: ObsId,
     /// Address family and port kind.
     pub shape: KeyShape,
     /// Source address.
@@ -71,7 +73,7 @@ const _: () = assert!(std::mem::size_of::<FlowKey>() <= 40);
 
 impl FlowKey {
     /// The key of a decoded packet, before fragment attribution.
-    pub fn from_decoded(decoded: &Decoded<'_>, interface: u16) -> FlowKey {
+    pub fn from_decoded(decoded: &Decoded<'_>, obs: ObsId) -> FlowKey {
         let (v6, src, dst) = match &decoded.ip {
             IpView::V4(h) => (
                 false,
@@ -81,7 +83,7 @@ impl FlowKey {
             IpView::V6(h) => (true, h.source(), h.destination()),
         };
         let mut key = FlowKey {
-            interface,
+            obs,
             shape: KeyShape::new(v6, PortKind::None),
             src,
             dst,

@@ -12,19 +12,21 @@
 //! [`FlowRecord`].
 //!
 //! ```
-//! use flowagg::{AggConfig, Shard};
+//! use flowagg::{AggConfig, ObservationPoints, Shard};
 //! let config = AggConfig::default();
-//! let mut shard = Shard::new(&config);
+//! let mut shard = Shard::new(&config, ObservationPoints::default());
 //! let mut records = Vec::new();
 //! shard.finish(&mut records);
 //! assert!(records.is_empty());
 //! ```
 
 mod config;
+mod dedup;
 mod error;
 mod fragment;
 mod interval;
 mod key;
+mod observation;
 mod observe;
 mod record;
 mod sampler;
@@ -34,6 +36,7 @@ pub use config::AggConfig;
 pub use error::Error;
 pub use interval::Interval;
 pub use key::FlowKey;
+pub use observation::{ObsId, ObservationPoint, ObservationPoints, MAX_POINTS};
 pub use observe::{Observation, Observer, ObserverStats};
 pub use record::FlowRecord;
 pub use shard::{Shard, ShardStats};

@@ -10,9 +10,11 @@ use capture::{decode::Decoded, RawPacket, Timestamp};
 use foldhash::fast::FixedState;
 
 use crate::{
+    dedup::Dedup,
     fragment::FragmentTracker,
+    observation::Interner,
     sampler::{FlowSampler, PacketSampler},
-    AggConfig, FlowKey,
+    AggConfig, FlowKey, ObservationPoint, ObservationPoints,
 };
 
 /// One counted packet, as it crosses to a shard: plain `Copy` data.
@@ -41,12 +43,18 @@ pub struct ObserverStats {
     pub flow_sampled_out: u64,
     /// Packets left out by `--packet-sample`.
     pub packet_sampled_out: u64,
+    /// Copies of a packet dropped by `--dedup`.
+    pub duplicates: u64,
+    /// Packets of observation points beyond the table's 65536 (counted, in no record).
+    pub observation_points_exhausted: u64,
 }
 
 /// Turns decoded packets into observations.
 #[derive(Debug)]
 pub struct Observer {
     hasher: FixedState,
+    points: Interner,
+    dedup: Option<Dedup>,
     fragments: FragmentTracker,
     flows: FlowSampler,
     packets: PacketSampler,
@@ -54,10 +62,12 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// An observer for one input stream.
-    pub fn new(config: &AggConfig) -> Self {
+    /// An observer for one input stream, interning observation points into `points`.
+    pub fn new(config: &AggConfig, points: ObservationPoints) -> Self {
         Observer {
             hasher: FixedState::with_seed(config.seed),
+            points: Interner::new(points),
+            dedup: config.dedup_window_nanos.map(Dedup::new),
             fragments: FragmentTracker::default(),
             flows: FlowSampler::new(config.flow_sample),
             packets: PacketSampler::new(config.packet_sample, config.seed),
@@ -72,10 +82,23 @@ impl Observer {
         packet: &RawPacket<'_>,
         decoded: &Decoded<'_>,
     ) -> Option<Observation> {
-        // pcapng interface ids are 32-bit; 65536 interfaces in one file is
-        // not a capture, and saturating keeps such ids distinct from real ones.
-        let interface = u16::try_from(packet.interface).unwrap_or(u16::MAX);
-        let mut key = FlowKey::from_decoded(decoded, interface);
+        if let Some(dedup) = &mut self.dedup {
+            if dedup.is_duplicate(decoded, packet.ts) {
+                self.stats.duplicates += 1;
+                return None;
+            }
+        }
+        let point = ObservationPoint {
+            interface: packet.interface,
+            encap: decoded.mirror.map(|m| m.encap),
+            vni: decoded.mirror.and_then(|m| m.vni),
+            session_id: decoded.mirror.and_then(|m| m.session_id),
+        };
+        let Some(obs) = self.points.intern(point) else {
+            self.stats.observation_points_exhausted += 1;
+            return None;
+        };
+        let mut key = FlowKey::from_decoded(decoded, obs);
         if let Some(fragment) = decoded.fragment {
             if fragment.is_first() {
                 self.fragments.first(&key, fragment.id, packet.ts);
@@ -159,7 +182,7 @@ mod tests {
 
     #[test]
     fn later_fragments_join_the_first_fragments_flow() {
-        let mut observer = Observer::new(&AggConfig::default());
+        let mut observer = Observer::new(&AggConfig::default(), ObservationPoints::default());
         let seen = observe_all(
             &mut observer,
             &[
@@ -177,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_fragment_before_its_first_fragment_is_counted_with_null_ports() {
-        let mut observer = Observer::new(&AggConfig::default());
+        let mut observer = Observer::new(&AggConfig::default(), ObservationPoints::default());
         let seen = observe_all(
             &mut observer,
             &[
@@ -198,7 +221,7 @@ mod tests {
             flow_sample: 0.5,
             ..AggConfig::default()
         };
-        let mut observer = Observer::new(&config);
+        let mut observer = Observer::new(&config, ObservationPoints::default());
         let packets: Vec<_> = (0..400u16)
             .flat_map(|port| {
                 let mut udp = UDP_FIRST;

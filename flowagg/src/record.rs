@@ -2,7 +2,7 @@
 
 use capture::Timestamp;
 
-use crate::{FlowKey, Interval};
+use crate::{FlowKey, Interval, ObservationPoint};
 
 /// What one flow did in one interval, as counted (or estimated, under packet
 /// sampling) by mirrorflow.
@@ -10,7 +10,9 @@ use crate::{FlowKey, Interval};
 pub struct FlowRecord {
     /// The interval the packets fell in.
     pub interval: Interval,
-    /// The flow and its observation point.
+    /// Where the packets were observed.
+    pub observation: ObservationPoint,
+    /// The flow (its `obs` is `observation`, interned).
     pub key: FlowKey,
     /// Packets (observed × N under `--packet-sample N`).
     pub packets: u64,

@@ -10,7 +10,9 @@ use capture::Timestamp;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use crate::{AggConfig, FlowKey, FlowRecord, Interval, Observation};
+use crate::{
+    AggConfig, FlowKey, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
+};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -46,9 +48,10 @@ impl Entry {
         self.tcp_flags |= obs.tcp_flags;
     }
 
-    fn record(&self, interval: Interval) -> FlowRecord {
+    fn record(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord {
         FlowRecord {
             interval,
+            observation: points[usize::from(self.key.obs.0)],
             key: self.key,
             packets: self.packets,
             bytes: self.bytes,
@@ -97,12 +100,13 @@ pub struct Shard {
     /// Emptied tables kept for reuse.
     spare: Vec<HashTable<Entry>>,
     late: HashTable<(Interval, Entry)>,
+    points: ObservationPoints,
     stats: ShardStats,
 }
 
 impl Shard {
-    /// An empty shard.
-    pub fn new(config: &AggConfig) -> Self {
+    /// An empty shard, resolving observation points through `points`.
+    pub fn new(config: &AggConfig, points: ObservationPoints) -> Self {
         Shard {
             secs: config.interval_secs,
             lateness_secs: config.lateness_secs,
@@ -112,6 +116,7 @@ impl Shard {
             open: Vec::new(),
             spare: Vec::new(),
             late: HashTable::new(),
+            points,
             stats: ShardStats::default(),
         }
     }
@@ -215,8 +220,9 @@ impl Shard {
             mut flows,
         } = self.open.remove(0);
         let start = out.len();
-        out.extend(flows.drain().map(|e| e.record(interval)));
-        out[start..].sort_unstable_by_key(|r| r.key);
+        let points = self.points.snapshot();
+        out.extend(flows.drain().map(|e| e.record(interval, &points)));
+        out[start..].sort_unstable_by_key(|r| (r.observation, r.key));
         self.stats.records += (out.len() - start) as u64;
         self.stats.intervals_closed += 1;
         self.spare.push(flows);
@@ -224,8 +230,13 @@ impl Shard {
 
     fn flush_late(&mut self, out: &mut Vec<FlowRecord>) {
         let start = out.len();
-        out.extend(self.late.drain().map(|(interval, e)| e.record(interval)));
-        out[start..].sort_unstable_by_key(|r| (r.interval, r.key));
+        let points = self.points.snapshot();
+        out.extend(
+            self.late
+                .drain()
+                .map(|(interval, e)| e.record(interval, &points)),
+        );
+        out[start..].sort_unstable_by_key(|r| (r.interval, r.observation, r.key));
         self.stats.records += (out.len() - start) as u64;
     }
 }
@@ -236,12 +247,21 @@ mod tests {
 
     use super::*;
     use crate::key::{KeyShape, PortKind};
+    use crate::ObsId;
+
+    /// A table holding the one point the tests use, id 0.
+    fn points() -> ObservationPoints {
+        let points = ObservationPoints::default();
+        let mut interner = crate::observation::Interner::new(points.clone());
+        interner.intern(ObservationPoint::default());
+        points
+    }
 
     const S: u64 = Timestamp::NANOS_PER_SEC;
 
     fn key(port: u16) -> FlowKey {
         FlowKey {
-            interface: 0,
+            obs: ObsId(0),
             shape: KeyShape::new(false, PortKind::Ports),
             src: [0; 16],
             dst: [1; 16],
@@ -264,7 +284,7 @@ mod tests {
     }
 
     fn run(config: &AggConfig, batches: &[&[Observation]]) -> Vec<FlowRecord> {
-        let mut shard = Shard::new(config);
+        let mut shard = Shard::new(config, points());
         let mut out = Vec::new();
         for batch in batches {
             shard.push_batch(batch, &mut out);
@@ -276,7 +296,7 @@ mod tests {
     #[test]
     fn closed_interval_comes_out_sorted_by_key_before_the_end() {
         let config = AggConfig::default();
-        let mut shard = Shard::new(&config);
+        let mut shard = Shard::new(&config, points());
         let mut out = Vec::new();
         for port in [9, 3, 7] {
             shard.push(&obs(port, S, 100), &mut out);

@@ -208,19 +208,15 @@ fn finish<'a>(
     fragment: Option<Fragment>,
 ) -> Result<Decoded<'a>, DecodeError> {
     let header_len = ip_header_len as usize;
+    // Bytes past the declared length are link padding or trailers, not
+    // transport headers; bytes missing before it were cut by the snaplen.
+    let captured_end = data.len().min(ip_len as usize);
+    let ip_payload = &data[header_len..captured_end.max(header_len)];
     let transport = if fragment.is_some_and(|f| !f.is_first()) {
         transport::Transport::None
     } else {
-        // Bytes past the declared length are link padding or trailers, not
-        // transport headers; bytes missing before it were cut by the snaplen.
-        let captured_end = data.len().min(ip_len as usize);
         let declared = ip_len as usize - header_len;
-        transport::decode(
-            proto,
-            &data[header_len..captured_end.max(header_len)],
-            declared,
-        )
-        .map_err(|e| e.at(header_len))?
+        transport::decode(proto, ip_payload, declared).map_err(|e| e.at(header_len))?
     };
     Ok(Decoded {
         ip,
@@ -229,5 +225,8 @@ fn finish<'a>(
         ip_header_len,
         fragment,
         transport,
+        ip_payload,
+        mirror: None,
+        erspan_timestamp: None,
     })
 }

@@ -18,12 +18,14 @@ pub mod link;
 pub mod mpls;
 pub mod ppp;
 pub mod transport;
+pub mod tunnel;
 
 use etherparse::EtherType;
 
 use crate::RawPacket;
 pub use ip::{Fragment, IpView};
 pub use transport::Transport;
+pub use tunnel::{EncapKind, Mirror};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame
 /// (encapsulations.md, "Limits"); more is [`ErrorKind::TooDeep`].
@@ -51,11 +53,13 @@ pub enum Layer {
     Ipv6Ext,
     /// TCP, UDP, SCTP, DCCP, UDP-Lite, ICMP headers.
     Transport,
+    /// VXLAN, Geneve, GRE, ERSPAN headers.
+    Tunnel,
 }
 
 impl Layer {
     /// Every layer, in decoding order (for statistics tables).
-    pub const ALL: [Layer; 9] = [
+    pub const ALL: [Layer; 10] = [
         Layer::Link,
         Layer::Ethernet,
         Layer::Vlan,
@@ -65,6 +69,7 @@ impl Layer {
         Layer::Ipv6,
         Layer::Ipv6Ext,
         Layer::Transport,
+        Layer::Tunnel,
     ];
 
     /// Stable lower-case name, used in statistics.
@@ -79,6 +84,7 @@ impl Layer {
             Layer::Ipv6 => "ipv6",
             Layer::Ipv6Ext => "ipv6_ext",
             Layer::Transport => "transport",
+            Layer::Tunnel => "tunnel",
         }
     }
 }
@@ -98,16 +104,23 @@ pub enum ErrorKind {
     NotIp,
     /// The interface's link type is not one mirrorflow decodes.
     UnsupportedLink,
+    /// A tunnel carries a payload type mirrorflow does not decode.
+    UnknownEncap,
+    /// A later fragment of a fragmented tunnel packet: its inner packet was
+    /// counted with the first fragment (flow-record.md §1).
+    TunnelFragment,
 }
 
 impl ErrorKind {
     /// Every kind (for statistics tables).
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::Truncated,
         ErrorKind::Malformed,
         ErrorKind::TooDeep,
         ErrorKind::NotIp,
         ErrorKind::UnsupportedLink,
+        ErrorKind::UnknownEncap,
+        ErrorKind::TunnelFragment,
     ];
 
     /// Stable lower-case name, used in statistics.
@@ -118,6 +131,8 @@ impl ErrorKind {
             ErrorKind::TooDeep => "too_deep",
             ErrorKind::NotIp => "non_ip",
             ErrorKind::UnsupportedLink => "unsupported_link",
+            ErrorKind::UnknownEncap => "unknown_encapsulation",
+            ErrorKind::TunnelFragment => "tunnel_fragment",
         }
     }
 }
@@ -183,6 +198,8 @@ pub enum Next {
     Ipv6,
     /// Something that is not IP.
     NotIp,
+    /// A tunnel payload of a kind mirrorflow does not decode.
+    Unknown,
 }
 
 /// A frame decoded to its innermost IP packet, borrowing the packet bytes.
@@ -201,6 +218,12 @@ pub struct Decoded<'a> {
     pub fragment: Option<Fragment>,
     /// Ports, ICMP type/code and TCP flags where the protocol has them.
     pub transport: Transport<'a>,
+    /// The captured bytes of the IP payload, up to the declared length.
+    pub ip_payload: &'a [u8],
+    /// The outermost mirror tunnel removed: the observation point.
+    pub mirror: Option<Mirror>,
+    /// ERSPAN type III's hardware timestamp, kept aside (never the capture time).
+    pub erspan_timestamp: Option<u32>,
 }
 
 impl Decoded<'_> {
@@ -210,23 +233,146 @@ impl Decoded<'_> {
             .saturating_sub(self.ip_header_len)
             .saturating_sub(self.transport.header_len())
     }
+
+    /// The captured transport header bytes (empty for later fragments and
+    /// protocols without a header mirrorflow reads).
+    pub fn transport_header(&self) -> &[u8] {
+        let len = (self.transport.header_len() as usize).min(self.ip_payload.len());
+        &self.ip_payload[..len]
+    }
 }
 
-/// Decodes one captured packet down to its innermost IP packet.
+/// Which tunnels to peel (cli.md `--decap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decap {
+    /// Keep every tunnel as an ordinary outer flow.
+    None,
+    /// Peel the mirror tunnels of encapsulations.md (the default).
+    #[default]
+    Mirror,
+    /// Peel mirror tunnels and IP-in-IP (protocols 4 and 41) too.
+    Deep,
+}
+
+/// Decoding settings: which tunnels to peel, and on which UDP ports VXLAN is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeConfig {
+    /// Which tunnels to peel.
+    pub decap: Decap,
+    vxlan_ports: [u16; MAX_VXLAN_PORTS],
+    vxlan_port_count: usize,
+}
+
+/// `--vxlan-port` may be given this many times (besides 4789).
+pub const MAX_VXLAN_PORTS: usize = 8;
+/// IANA's VXLAN port (RFC 7348 §5).
+pub const VXLAN_PORT: u16 = 4789;
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        let mut vxlan_ports = [0; MAX_VXLAN_PORTS];
+        vxlan_ports[0] = VXLAN_PORT;
+        DecodeConfig {
+            decap: Decap::Mirror,
+            vxlan_ports,
+            vxlan_port_count: 1,
+        }
+    }
+}
+
+impl DecodeConfig {
+    /// Settings peeling `decap` tunnels, with VXLAN on 4789 and `extra_vxlan_ports`.
+    /// Returns `None` when more than [`MAX_VXLAN_PORTS`] ports in all are asked for.
+    pub fn new(decap: Decap, extra_vxlan_ports: &[u16]) -> Option<Self> {
+        let mut config = DecodeConfig {
+            decap,
+            ..DecodeConfig::default()
+        };
+        for &port in extra_vxlan_ports {
+            if !config.is_vxlan_port(port) {
+                *config.vxlan_ports.get_mut(config.vxlan_port_count)? = port;
+                config.vxlan_port_count += 1;
+            }
+        }
+        Some(config)
+    }
+
+    /// Whether UDP datagrams to `port` are read as VXLAN.
+    #[inline]
+    pub fn is_vxlan_port(&self, port: u16) -> bool {
+        self.vxlan_ports[..self.vxlan_port_count].contains(&port)
+    }
+}
+
+/// Decodes one captured packet with the default settings (mirror tunnels peeled).
 pub fn decode<'a>(packet: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
+    decode_with(packet, &DecodeConfig::default())
+}
+
+/// Decodes one captured packet down to its innermost IP packet, peeling the
+/// tunnels `config` asks for, at most [`MAX_ENCAPS`] deep.
+pub fn decode_with<'a>(
+    packet: &RawPacket<'a>,
+    config: &DecodeConfig,
+) -> Result<Decoded<'a>, DecodeError> {
     let data = packet.data;
     let (mut next, mut offset) = link::decode(packet.link, data)?;
-    let mut vlan_tags = 0;
+    let mut frame = data;
+    let mut tags = TagCount::default();
+    let mut mirror = None;
+    let mut erspan_timestamp = None;
+    let mut depth = 0;
     loop {
-        let rest = &data[offset..];
+        // Errors carry offsets in the captured frame, wherever the layer is.
+        let base = frame.as_ptr() as usize - data.as_ptr() as usize;
+        let mut decoded = to_ip(frame, next, offset, &mut tags).map_err(|e| e.at(base))?;
+        let ip_at = decoded.ip_payload.as_ptr() as usize - data.as_ptr() as usize;
+        let Some(inner) = tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? else {
+            decoded.mirror = mirror;
+            decoded.erspan_timestamp = erspan_timestamp;
+            return Ok(decoded);
+        };
+        depth += 1;
+        if depth > MAX_ENCAPS {
+            return Err(DecodeError::new(Layer::Tunnel, ErrorKind::TooDeep, ip_at));
+        }
+        // The outermost mirror tunnel is the observation point.
+        if mirror.is_none() {
+            mirror = inner.mirror;
+        }
+        erspan_timestamp = erspan_timestamp.or(inner.erspan_timestamp);
+        frame = inner.frame;
+        next = inner.next;
+        offset = 0;
+    }
+}
+
+/// At most this many tunnels in one packet (encapsulations.md, "Limits").
+pub const MAX_ENCAPS: usize = 8;
+
+/// VLAN tags and MPLS labels seen so far in the packet, across tunnels.
+#[derive(Debug, Default)]
+struct TagCount {
+    vlan: usize,
+}
+
+/// Walks link-level layers from `offset` in `frame` to the IP packet.
+fn to_ip<'a>(
+    frame: &'a [u8],
+    mut next: Next,
+    mut offset: usize,
+    tags: &mut TagCount,
+) -> Result<Decoded<'a>, DecodeError> {
+    loop {
+        let rest = &frame[offset..];
         let (step, len) = match next {
             Next::Ethernet => ether::ethernet(rest),
             Next::EtherType(ether_type) => match ether_type {
                 EtherType::VLAN_TAGGED_FRAME
                 | EtherType::PROVIDER_BRIDGING
                 | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
-                    vlan_tags += 1;
-                    if vlan_tags > MAX_TAGS {
+                    tags.vlan += 1;
+                    if tags.vlan > MAX_TAGS {
                         return Err(DecodeError::new(Layer::Vlan, ErrorKind::TooDeep, offset));
                     }
                     ether::vlan(rest)
@@ -240,9 +386,19 @@ pub fn decode<'a>(packet: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
             Next::Ipv4 => return ip::ipv4(rest).map_err(|e| e.at(offset)),
             Next::Ipv6 => return ip::ipv6(rest).map_err(|e| e.at(offset)),
             Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
+            Next::Unknown => {
+                return Err(DecodeError::new(
+                    Layer::Tunnel,
+                    ErrorKind::UnknownEncap,
+                    offset,
+                ))
+            }
         }
         .map_err(|e: DecodeError| e.at(offset))?;
         next = step;
         offset += len;
     }
 }
+
+#[cfg(test)]
+mod tests;
