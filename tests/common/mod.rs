@@ -203,3 +203,30 @@ pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: usize) 
     builder.write(&mut out, &vec![0u8; payload]).unwrap();
     out
 }
+
+/// LINKTYPE_ETHERNET.
+pub const ETHERNET: u32 = 1;
+
+/// An Ethernet/IPv4/UDP frame carrying `payload` zero bytes.
+pub fn eth_udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: usize) -> Vec<u8> {
+    let builder = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport);
+    let mut out = Vec::with_capacity(builder.size(payload));
+    builder.write(&mut out, &vec![0u8; payload]).unwrap();
+    out
+}
+
+/// `inner` (an Ethernet frame) in VXLAN `vni`, sent from `vtep` to 192.0.2.254:4789.
+pub fn vxlan_frame(vtep: [u8; 4], vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut payload = vec![0x08, 0, 0, 0]; // I flag, reserved
+    payload.extend_from_slice(&vni.to_be_bytes()[1..]);
+    payload.push(0);
+    payload.extend_from_slice(inner);
+    let builder = etherparse::PacketBuilder::ethernet2([6; 6], [8; 6])
+        .ipv4(vtep, [192, 0, 2, 254], 64)
+        .udp(50000, 4789);
+    let mut out = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut out, &payload).unwrap();
+    out
+}

@@ -275,3 +275,336 @@ fn gre(payload: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
     };
     Ok(Some(inner))
 }
+
+#[cfg(test)]
+mod tests {
+    use etherparse::PacketBuilder;
+
+    use super::*;
+    use crate::{
+        decode::{decode, decode_with, Transport},
+        LinkType, RawPacket, Timestamp,
+    };
+
+    /// Inner frame: Ethernet, IPv4 10.1.1.1 → 10.2.2.2, UDP 1111 → 2222, 10 bytes.
+    fn inner_ethernet() -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 1, 1, 1], [10, 2, 2, 2], 64)
+            .udp(1111, 2222)
+            .write(&mut out, &[0; 10])
+            .unwrap();
+        out
+    }
+
+    /// The same packet without Ethernet.
+    fn inner_ip() -> Vec<u8> {
+        inner_ethernet()[14..].to_vec()
+    }
+
+    /// Outer Ethernet + IPv4 192.0.2.1 → 192.0.2.2 + UDP to `port`, carrying `payload`.
+    fn udp_outer(port: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([3; 6], [4; 6])
+            .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(49152, port)
+            .write(&mut out, payload)
+            .unwrap();
+        out
+    }
+
+    /// Outer Ethernet + IPv4 (protocol 47) carrying `gre_and_payload`.
+    fn gre_outer(gre_and_payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 0x08, 0x00];
+        out.extend_from_slice(&gre_ip(gre_and_payload));
+        out
+    }
+
+    /// An IPv4 header (protocol 47, 198.51.100.1 → 198.51.100.2) and `payload`.
+    fn gre_ip(payload: &[u8]) -> Vec<u8> {
+        let total = (20 + payload.len()) as u16;
+        let mut ip = vec![0x45, 0];
+        ip.extend_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(&[0, 0, 0, 0, 64, 47, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2]);
+        ip.extend_from_slice(payload);
+        ip
+    }
+
+    fn vxlan(vni: u32, inner: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x08, 0, 0, 0];
+        v.extend_from_slice(&vni.to_be_bytes()[1..]);
+        v.push(0);
+        v.extend_from_slice(inner);
+        v
+    }
+
+    fn packet(data: &[u8]) -> RawPacket<'_> {
+        RawPacket {
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            interface: 0,
+            orig_len: data.len() as u32,
+            data,
+        }
+    }
+
+    fn assert_inner(decoded: &crate::decode::Decoded<'_>) {
+        match &decoded.ip {
+            crate::decode::IpView::V4(h) => assert_eq!(
+                (h.source(), h.destination()),
+                ([10, 1, 1, 1], [10, 2, 2, 2])
+            ),
+            other => panic!("not the inner IPv4: {other:?}"),
+        }
+        assert_eq!(decoded.transport.ports(), Some((1111, 2222)));
+        assert_eq!(decoded.ip_len, 38);
+    }
+
+    #[test]
+    fn vxlan_is_peeled_to_the_inner_flow_with_its_vni() {
+        let frame = udp_outer(4789, &vxlan(1111, &inner_ethernet()));
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(
+            d.mirror,
+            Some(Mirror {
+                encap: EncapKind::Vxlan,
+                vni: Some(1111),
+                session_id: None
+            })
+        );
+    }
+
+    #[test]
+    fn vxlan_without_i_flag_is_an_ordinary_udp_flow() {
+        let mut payload = vxlan(5, &inner_ethernet());
+        payload[0] = 0;
+        let frame = udp_outer(4789, &payload);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_eq!(d.transport.ports(), Some((49152, 4789)));
+        assert_eq!(d.mirror, None);
+    }
+
+    #[test]
+    fn vxlan_on_an_extra_port_only_when_configured() {
+        let frame = udp_outer(8472, &vxlan(7, &inner_ethernet()));
+        assert_eq!(
+            decode(&packet(&frame)).unwrap().transport.ports(),
+            Some((49152, 8472))
+        );
+        let config = DecodeConfig::new(Decap::Mirror, &[8472]).unwrap();
+        assert_inner(&decode_with(&packet(&frame), &config).unwrap());
+    }
+
+    #[test]
+    fn decap_none_keeps_the_outer_flow() {
+        let frame = udp_outer(4789, &vxlan(1111, &inner_ethernet()));
+        let config = DecodeConfig::new(Decap::None, &[]).unwrap();
+        let d = decode_with(&packet(&frame), &config).unwrap();
+        assert_eq!(d.transport.ports(), Some((49152, 4789)));
+        assert_eq!(d.mirror, None);
+    }
+
+    #[test]
+    fn geneve_with_options_carrying_bare_ip() {
+        let mut g = vec![
+            0x02, 0x00, 0x08, 0x00, // 2 words of options; protocol IPv4
+            0x00, 0x01, 0x00, 0x00, // VNI 256
+            0x01, 0x32, 0x01, 0x01, 9, 9, 9, 9, // class 0x0132 type 1, 1 word
+        ];
+        g.extend_from_slice(&inner_ip());
+        let frame = udp_outer(6081, &g);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(
+            d.mirror,
+            Some(Mirror {
+                encap: EncapKind::Geneve,
+                vni: Some(256),
+                session_id: None
+            })
+        );
+    }
+
+    #[test]
+    fn gre_key_becomes_the_session_id_whatever_the_other_flags() {
+        for (flags, words) in [
+            (0x20u8, vec![[0, 0, 0, 42]]),
+            (0xb0, vec![[0xff; 4], [0, 0, 0, 42], [0, 0, 0, 1]]),
+        ] {
+            let mut gre = vec![flags, 0, 0x65, 0x58];
+            for w in words {
+                gre.extend_from_slice(&w);
+            }
+            gre.extend_from_slice(&inner_ethernet());
+            let frame = gre_outer(&gre);
+            let d = decode(&packet(&frame)).unwrap();
+            assert_inner(&d);
+            assert_eq!(
+                d.mirror,
+                Some(Mirror {
+                    encap: EncapKind::Gre,
+                    vni: None,
+                    session_id: Some(42)
+                }),
+                "flags {flags:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn erspan_types_one_two_three() {
+        // Type I: GRE 0x88BE, no sequence number, Ethernet right after.
+        let mut e1 = vec![0x00, 0, 0x88, 0xbe];
+        e1.extend_from_slice(&inner_ethernet());
+        let frame = gre_outer(&e1);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(d.mirror.unwrap().encap, EncapKind::Erspan1);
+
+        // Type II: sequence number, 8-byte header with session 0x155 (341).
+        let mut e2 = vec![
+            0x10, 0, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x00, 0x01, 0x55, 0, 0, 0, 0,
+        ];
+        e2.extend_from_slice(&inner_ethernet());
+        let frame = gre_outer(&e2);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(
+            d.mirror,
+            Some(Mirror {
+                encap: EncapKind::Erspan2,
+                vni: None,
+                session_id: Some(341)
+            })
+        );
+
+        // Type III, frame type IP (2), with the 8-byte platform sub-header.
+        let mut e3 = vec![0x10, 0, 0x22, 0xeb, 0, 0, 0, 2];
+        e3.extend_from_slice(&[
+            0x20,
+            0x00,
+            0x00,
+            0x09,
+            0xca,
+            0xfe,
+            0xba,
+            0xbe,
+            0,
+            0,
+            2 << 2,
+            0x01,
+        ]);
+        e3.extend_from_slice(&[0; 8]);
+        e3.extend_from_slice(&inner_ip());
+        let frame = gre_outer(&e3);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(
+            d.mirror,
+            Some(Mirror {
+                encap: EncapKind::Erspan3,
+                vni: None,
+                session_id: Some(9)
+            })
+        );
+        assert_eq!(d.erspan_timestamp, Some(0xcafe_babe));
+    }
+
+    #[test]
+    fn a_tunnel_inside_a_tunnel_reports_the_outermost() {
+        // Ethernet / IPv4 / GRE(key 5) / Ethernet / IPv4 / UDP 4789 / VXLAN 77 / inner.
+        let vxlan_frame = udp_outer(4789, &vxlan(77, &inner_ethernet()));
+        let mut gre = vec![0x20, 0, 0x65, 0x58, 0, 0, 0, 5];
+        gre.extend_from_slice(&vxlan_frame);
+        let frame = gre_outer(&gre);
+        let d = decode(&packet(&frame)).unwrap();
+        assert_inner(&d);
+        assert_eq!(
+            d.mirror,
+            Some(Mirror {
+                encap: EncapKind::Gre,
+                vni: None,
+                session_id: Some(5)
+            })
+        );
+    }
+
+    #[test]
+    fn a_tunnel_cut_by_the_snaplen_is_truncated_in_the_tunnel_layer() {
+        let frame = udp_outer(4789, &vxlan(1, &inner_ethernet()));
+        // 14 Ethernet + 20 IP + 8 UDP + 4 of the 8 VXLAN bytes.
+        let err = decode(&packet(&frame[..46])).unwrap_err();
+        assert_eq!(
+            (err.layer, err.kind, err.offset),
+            (Layer::Tunnel, ErrorKind::Truncated, 42)
+        );
+        // Cut inside the inner IPv4 header: truncated there, at its offset.
+        let err = decode(&packet(&frame[..14 + 20 + 8 + 8 + 14 + 10])).unwrap_err();
+        assert_eq!(
+            (err.layer, err.kind, err.offset),
+            (Layer::Ipv4, ErrorKind::Truncated, 64)
+        );
+    }
+
+    #[test]
+    fn nesting_past_the_depth_limit_is_too_deep_not_a_loop() {
+        // GRE carrying IPv4 carrying GRE …: 8 levels are fine, 9 are too deep.
+        let nest = |levels: usize| {
+            let mut ip = inner_ip();
+            for _ in 0..levels {
+                let mut gre = vec![0, 0, 0x08, 0x00];
+                gre.extend_from_slice(&ip);
+                ip = gre_ip(&gre);
+            }
+            let mut frame = vec![4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 0x08, 0x00];
+            frame.extend_from_slice(&ip);
+            frame
+        };
+        assert_inner(&decode(&packet(&nest(MAX_ENCAPS_FOR_TEST))).unwrap());
+        let err = decode(&packet(&nest(MAX_ENCAPS_FOR_TEST + 1))).unwrap_err();
+        assert_eq!((err.layer, err.kind), (Layer::Tunnel, ErrorKind::TooDeep));
+        // Far deeper still returns promptly.
+        assert!(decode(&packet(&nest(2000))).is_err());
+    }
+
+    const MAX_ENCAPS_FOR_TEST: usize = crate::decode::MAX_ENCAPS;
+
+    #[test]
+    fn later_fragments_of_a_gre_packet_are_continuations() {
+        let mut gre = vec![0, 0, 0x65, 0x58];
+        gre.extend_from_slice(&inner_ethernet());
+        let mut frame = gre_outer(&gre);
+        frame[14 + 6] = 0x00;
+        frame[14 + 7] = 0x10; // fragment offset 16 (128 bytes), last fragment
+        let err = decode(&packet(&frame)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TunnelFragment);
+        let config = DecodeConfig::new(Decap::None, &[]).unwrap();
+        let d = decode_with(&packet(&frame), &config).unwrap();
+        assert!(matches!(d.transport, Transport::None));
+    }
+
+    #[test]
+    fn gre_with_an_unknown_protocol_is_an_unknown_encapsulation() {
+        let mut gre = vec![0, 0, 0x89, 0x09]; // Cisco MetaData: not decoded
+        gre.extend_from_slice(&[0; 16]);
+        let err = decode(&packet(&gre_outer(&gre))).unwrap_err();
+        assert_eq!(
+            (err.layer, err.kind),
+            (Layer::Tunnel, ErrorKind::UnknownEncap)
+        );
+    }
+
+    #[test]
+    fn ip_in_ip_is_peeled_only_when_deep() {
+        let mut frame = vec![4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 0x08, 0x00];
+        let mut outer = gre_ip(&inner_ip());
+        outer[9] = 4; // protocol 4: IPv4 in IPv4
+        frame.extend_from_slice(&outer);
+        assert_eq!(decode(&packet(&frame)).unwrap().proto, IpNumber(4));
+        let deep = DecodeConfig::new(Decap::Deep, &[]).unwrap();
+        let d = decode_with(&packet(&frame), &deep).unwrap();
+        assert_inner(&d);
+        assert_eq!(d.mirror, None);
+    }
+}
