@@ -74,7 +74,17 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         )
     })?;
     let inputs = inputs::resolve(&args.inputs)?;
-    let output = export::Output::open(&run.out)?;
+    let run_info = export::RunInfo {
+        flow_rate: config.flow_sample,
+        packet_rate: config.packet_rate(),
+        interval_secs: config.interval_secs,
+        inputs: args
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let sink = export::Sink::ndjson(&run.out, run_info)?;
     let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let total: Option<u64> = inputs.iter().map(|i| i.len()).sum();
         let bar = ProgressBar::new(total.unwrap_or(0));
@@ -86,7 +96,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let outcome = pipeline::replay(inputs, &config, &decode, output, run.quiet, progress)?;
+    let outcome = pipeline::replay(inputs, &config, &decode, sink, run.quiet, progress)?;
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)

@@ -24,7 +24,7 @@ use capture::{
     ErrorKind,
 };
 use crossbeam_channel::{bounded, Receiver, Sender};
-use export::{NdjsonWriter, Output, RunInfo};
+use export::Sink;
 use flowagg::{AggConfig, Observation, ObservationPoints, Observer, ObserverStats, Shard};
 use indicatif::ProgressBar;
 
@@ -57,12 +57,12 @@ struct ReaderReport {
     failure: Option<capture::Error>,
 }
 
-/// Reads every input in order and writes its flow records to `output`.
+/// Reads every input in order and writes its flow records to `sink`.
 pub fn replay(
     inputs: Vec<Input>,
     config: &AggConfig,
     decode: &DecodeConfig,
-    mut output: Output,
+    mut sink: Sink,
     quiet: bool,
     progress: Option<ProgressBar>,
 ) -> Result<Outcome> {
@@ -94,19 +94,14 @@ pub fn replay(
     };
 
     let mut shard = Shard::new(config, points);
-    let run = RunInfo {
-        flow_rate: config.flow_sample,
-        packet_rate: config.packet_rate(),
-    };
-    let mut writer = NdjsonWriter::new(&mut output, run);
     let mut records = Vec::new();
     let mut counted = 0u64;
-    let written: Result<()> = (|| {
+    let written: Result<(), export::Error> = (|| {
         for mut batch in batches_rx.iter() {
             counted += batch.len() as u64;
             shard.push_batch(&batch, &mut records);
             if !records.is_empty() {
-                writer.write(&records)?;
+                sink.write(&records)?;
                 records.clear();
             }
             batch.clear();
@@ -122,10 +117,8 @@ pub fn replay(
             }
         }
         shard.finish(&mut records);
-        writer.write(&records)?;
-        Ok(())
-    })()
-    .map_err(|e: std::io::Error| output_error(&output, e));
+        sink.write(&records)
+    })();
     // On a write failure, hanging up makes the reader's next send fail and it stops.
     drop(batches_rx);
     let report = reader.join().expect("reader thread panicked");
@@ -136,7 +129,7 @@ pub fn replay(
     if let Some(failure) = report.failure {
         return Err(failure.into());
     }
-    output.finish()?;
+    sink.finish()?;
 
     let mut stats = RunStats {
         packets_read: report.packets_read,
@@ -151,10 +144,6 @@ pub fn replay(
         stats,
         damaged: report.damaged,
     })
-}
-
-fn output_error(output: &Output, e: std::io::Error) -> anyhow::Error {
-    output.write_error(e).into()
 }
 
 #[allow(clippy::too_many_arguments)] // the reader thread's whole world, passed once

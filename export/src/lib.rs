@@ -18,20 +18,27 @@
 mod error;
 mod file;
 mod ndjson;
+mod sink;
 mod time;
 
 pub use error::Error;
 pub use file::{AtomicFile, Output};
 pub use ndjson::NdjsonWriter;
+pub use sink::Sink;
 pub use time::Rfc3339;
 
-/// Facts of the run that every record carries (flow-record.md §3).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Facts of the run: what every record carries (flow-record.md §3) and what
+/// file metadata names (§5).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunInfo {
     /// `sampling.flow_rate`: R of `--flow-sample R`.
     pub flow_rate: f64,
     /// `sampling.packet_rate`: 1/N of `--packet-sample N`.
     pub packet_rate: f64,
+    /// Interval length in seconds.
+    pub interval_secs: u32,
+    /// The inputs of the run, as given.
+    pub inputs: Vec<String>,
 }
 
 impl Default for RunInfo {
@@ -39,6 +46,8 @@ impl Default for RunInfo {
         RunInfo {
             flow_rate: 1.0,
             packet_rate: 1.0,
+            interval_secs: 5,
+            inputs: Vec::new(),
         }
     }
 }

@@ -36,6 +36,11 @@ impl<W: Write> NdjsonWriter<W> {
         Ok(())
     }
 
+    /// The underlying writer.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     /// The underlying writer (flush it yourself).
     pub fn into_inner(self) -> W {
         self.out

@@ -56,11 +56,14 @@ impl Fragment {
 }
 
 /// RAW link types and MPLS payloads: IPv4 or IPv6 by the first nibble.
-pub fn by_version(data: &[u8]) -> Next {
+/// No byte at all is a header cut by the snaplen, not a non-IP payload; the
+/// version being unknown, it is named after the layer that carried it.
+pub fn by_version(data: &[u8]) -> Result<Next, DecodeError> {
     match data.first().map(|b| b >> 4) {
-        Some(4) => Next::Ipv4,
-        Some(6) => Next::Ipv6,
-        _ => Next::NotIp,
+        Some(4) => Ok(Next::Ipv4),
+        Some(6) => Ok(Next::Ipv6),
+        Some(_) => Ok(Next::NotIp),
+        None => Err(DecodeError::new(Layer::Link, ErrorKind::Truncated, 0)),
     }
 }
 
@@ -107,6 +110,7 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     })?;
     let payload_len = header.payload_length();
     let mut ip_len = u32::from(payload_len) + IPV6_HEADER_LEN;
+    let mut jumbo = false;
     let mut proto = header.next_header();
     let mut at = IPV6_HEADER_LEN as usize;
     let mut fragment = None;
@@ -144,8 +148,9 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             let ext = Ipv6RawExtHeaderSlice::from_slice(rest)
                 .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
             if index == 0 && proto == IpNumber::IPV6_HEADER_HOP_BY_HOP && payload_len == 0 {
-                if let Some(jumbo) = jumbo_length(ext.payload()) {
-                    ip_len = jumbo.saturating_add(IPV6_HEADER_LEN);
+                if let Some(len) = jumbo_length(ext.payload()) {
+                    ip_len = len.saturating_add(IPV6_HEADER_LEN);
+                    jumbo = true;
                 }
             }
             (ext.next_header(), ext.slice().len())
@@ -158,7 +163,7 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             break;
         }
     }
-    if ip_len < at as u32 {
+    if (payload_len == 0 && !jumbo) || ip_len < at as u32 {
         // Payload Length 0 without a Jumbo option, or extension headers
         // beyond the declared end (flow-record.md §2: malformed).
         return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));

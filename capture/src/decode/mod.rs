@@ -382,7 +382,7 @@ fn to_ip<'a>(
             Next::Mpls => mpls::label_stack(rest),
             Next::Ppp => ppp::protocol(rest),
             Next::Pppoe => ppp::pppoe_session(rest),
-            Next::IpByVersion => Ok((ip::by_version(rest), 0)),
+            Next::IpByVersion => ip::by_version(rest).map(|next| (next, 0)),
             Next::Ipv4 => return ip::ipv4(rest).map_err(|e| e.at(offset)),
             Next::Ipv6 => return ip::ipv6(rest).map_err(|e| e.at(offset)),
             Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),

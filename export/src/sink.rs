@@ -1,0 +1,40 @@
+//! Where the records of a run go, in the format asked for.
+
+use std::path::Path;
+
+use flowagg::FlowRecord;
+
+use crate::{Error, NdjsonWriter, Output, RunInfo};
+
+/// An open output of one format. Write batches of records as intervals
+/// close, then [`Sink::finish`]: only then do files appear under their final
+/// names (flow-record.md §5).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Sink {
+    /// Flow-log NDJSON to stdout, a device, or an atomic file.
+    Ndjson(NdjsonWriter<Output>),
+}
+
+impl Sink {
+    /// NDJSON to `path` (`-` for stdout). Fails now if the path cannot be written.
+    pub fn ndjson(path: &Path, run: RunInfo) -> Result<Self, Error> {
+        Ok(Sink::Ndjson(NdjsonWriter::new(Output::open(path)?, run)))
+    }
+
+    /// Writes records.
+    pub fn write(&mut self, records: &[FlowRecord]) -> Result<(), Error> {
+        match self {
+            Sink::Ndjson(writer) => writer
+                .write(records)
+                .map_err(|source| writer.get_ref().write_error(source)),
+        }
+    }
+
+    /// Flushes and closes: files are complete and renamed into place.
+    pub fn finish(self) -> Result<(), Error> {
+        match self {
+            Sink::Ndjson(writer) => writer.into_inner().finish(),
+        }
+    }
+}
