@@ -14,7 +14,7 @@ use capture::{
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
 use export::{NdjsonWriter, RunInfo};
-use flowagg::{AggConfig, FlowRecord, Observation, ObservationPoints, Observer, Shard};
+use flowagg::{AggConfig, Clock, FlowRecord, Observation, ObservationPoints, Observer, Shard};
 
 fn ethernet_tcp4() -> Vec<u8> {
     let b = PacketBuilder::ethernet2([2; 6], [3; 6])
@@ -106,13 +106,8 @@ fn bench_flowagg(c: &mut Criterion) {
     group.throughput(Throughput::Elements(hits.len() as u64));
     group.bench_function("insert_hit", |b| {
         b.iter_batched_ref(
-            || {
-                (
-                    Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
-                    Vec::new(),
-                )
-            },
-            |(shard, out)| shard.push_batch(&hits, out),
+            || Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+            |shard| shard.push_batch(&hits),
             BatchSize::LargeInput,
         )
     });
@@ -122,13 +117,8 @@ fn bench_flowagg(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("insert_miss", |b| {
         b.iter_batched_ref(
-            || {
-                (
-                    Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
-                    Vec::new(),
-                )
-            },
-            |(shard, out)| shard.push_batch(&misses, out),
+            || Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+            |shard| shard.push_batch(&misses),
             BatchSize::LargeInput,
         )
     });
@@ -138,8 +128,8 @@ fn bench_flowagg(c: &mut Criterion) {
 fn bench_ndjson(c: &mut Criterion) {
     let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
     let mut records: Vec<FlowRecord> = Vec::new();
-    shard.push_batch(&observations(10_000, 1), &mut records);
-    shard.finish(&mut records);
+    shard.push_batch(&observations(10_000, 1));
+    shard.finish(&mut records, &mut Vec::new());
     let mut group = c.benchmark_group("export");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.bench_function("ndjson", |b| {
@@ -179,21 +169,26 @@ fn bench_replay(c: &mut Criterion) {
             let points = ObservationPoints::default();
             let mut observer = Observer::new(&config, points.clone());
             let mut shard = Shard::new(&config, points);
-            let mut batch = Vec::with_capacity(1024);
-            let mut out = Vec::new();
+            let mut clock = Clock::new(config.interval_secs, config.lateness_secs);
+            let (mut closed, mut late) = (Vec::new(), Vec::new());
+            let mut records = 0;
             while let Some(packet) = reader.next_packet().unwrap() {
+                let tick = clock.tick(packet.ts);
                 if let Ok(decoded) = decode(&packet) {
-                    batch.extend(observer.observe(&packet, &decoded));
+                    if let Some(mut obs) = observer.observe(&packet, &decoded) {
+                        obs.late = tick.late;
+                        shard.push(&obs);
+                    }
                 }
-                if batch.len() == 1024 {
-                    shard.push_batch(&batch, &mut out);
-                    batch.clear();
-                    out.clear();
+                if tick.closes {
+                    shard.close(clock.watermark(), &mut closed, &mut late);
+                    records += closed.len() + late.len();
+                    closed.clear();
+                    late.clear();
                 }
             }
-            shard.push_batch(&batch, &mut out);
-            shard.finish(&mut out);
-            out.len()
+            shard.finish(&mut closed, &mut late);
+            records + closed.len() + late.len()
         })
     });
     group.finish();

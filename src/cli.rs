@@ -61,6 +61,9 @@ pub struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Aggregating threads (shards); the default is the number of cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Peel mirror tunnels (all), keep outer flows (none), or also peel IP-in-IP (deep).
     #[arg(long, value_enum, default_value_t = DecapArg::All)]
     pub decap: DecapArg,
@@ -70,6 +73,15 @@ pub struct RunArgs {
     /// Drop duplicate copies of a packet seen within WINDOW (e.g. 2ms, 500us).
     #[arg(long, value_name = "WINDOW", value_parser = parse_window)]
     pub dedup: Option<std::time::Duration>,
+}
+
+impl RunArgs {
+    /// Shards to run: `--threads`, or one per core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 /// `--decap` values (cli.md).

@@ -96,7 +96,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let outcome = pipeline::replay(inputs, &config, &decode, sink, run.quiet, progress)?;
+    let outcome = pipeline::replay(inputs, &config, &decode, sink, run.threads(), run.quiet, progress)?;
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)

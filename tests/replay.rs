@@ -193,3 +193,25 @@ fn record_fields_follow_the_spec_names() {
     });
     assert_eq!(records[0], want);
 }
+
+#[test]
+fn output_is_byte_identical_for_any_thread_count() {
+    let mut captures: Vec<_> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    captures.sort();
+    assert!(captures.len() >= 20);
+    for capture in &captures {
+        let capture = capture.to_str().unwrap();
+        // Short intervals and lateness so that closings and late records happen.
+        let run = |threads: &str| mirrorflow(&["replay", "-q", "--threads", threads, "--interval", "1", "--lateness", "0", capture]);
+        let one = run("1");
+        for threads in ["2", "4", "7"] {
+            let many = run(threads);
+            assert_eq!(one.status.code(), many.status.code(), "{capture}");
+            assert!(one.stdout == many.stdout, "{capture}: --threads 1 and {threads} differ");
+        }
+    }
+}

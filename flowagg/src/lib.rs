@@ -7,31 +7,35 @@
 //! wall clock (flow-record.md §1, §5), so a replay gives the records the live
 //! run gave.
 //!
-//! The principal types are [`Observer`] (fragments and sampling, before
-//! sharding), [`Shard`] (the flow table and interval closing) and
-//! [`FlowRecord`].
+//! The principal types are [`Observer`] (fragments, dedup and sampling,
+//! before sharding), [`Clock`] (packet time: late packets and interval
+//! closings, also before sharding), [`Shard`] (a flow table a thread owns)
+//! and [`FlowRecord`]; [`merge`] joins shards' outputs in the spec's order.
 //!
 //! ```
 //! use flowagg::{AggConfig, ObservationPoints, Shard};
 //! let config = AggConfig::default();
 //! let mut shard = Shard::new(&config, ObservationPoints::default());
-//! let mut records = Vec::new();
-//! shard.finish(&mut records);
-//! assert!(records.is_empty());
+//! let (mut closed, mut late) = (Vec::new(), Vec::new());
+//! shard.finish(&mut closed, &mut late);
+//! assert!(closed.is_empty() && late.is_empty());
 //! ```
 
+mod clock;
 mod config;
 mod dedup;
 mod error;
 mod fragment;
 mod interval;
 mod key;
+pub mod merge;
 mod observation;
 mod observe;
 mod record;
 mod sampler;
 mod shard;
 
+pub use clock::{Clock, Tick};
 pub use config::AggConfig;
 pub use error::Error;
 pub use interval::Interval;

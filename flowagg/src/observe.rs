@@ -32,6 +32,9 @@ pub struct Observation {
     pub payload_len: u32,
     /// TCP flags (0 for other protocols).
     pub tcp_flags: u8,
+    /// Its interval had closed when it was read ([`crate::Clock`]): it goes
+    /// into an extra, late record.
+    pub late: bool,
 }
 
 /// Packets the observer did not pass on, or passed on with missing facts.
@@ -122,6 +125,7 @@ impl Observer {
             ip_len: decoded.ip_len,
             payload_len: decoded.payload_len(),
             tcp_flags: decoded.transport.tcp_flags().unwrap_or(0),
+            late: false,
         })
     }
 

@@ -29,6 +29,12 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
+    /// The output order: interval, then observation point, then key.
+    #[inline]
+    pub fn order(&self) -> (Interval, ObservationPoint, FlowKey) {
+        (self.interval, self.observation, self.key)
+    }
+
     /// TCP flags, for TCP flows only.
     pub fn tcp_flags(&self) -> Option<u8> {
         (self.key.proto == 6).then_some(self.tcp_flags)

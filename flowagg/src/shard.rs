@@ -80,21 +80,20 @@ pub struct ShardStats {
     pub intervals_closed: u64,
 }
 
-/// Aggregates observations into flow records per interval.
+/// Aggregates the observations of its share of the flows into flow records
+/// per interval.
 ///
-/// Intervals close when packet time (the latest timestamp seen, the
-/// watermark) reaches their end plus the lateness. A packet of a closed
-/// interval is counted in a separate late record for its key and interval,
-/// emitted with the next closing, so sums stay exact. Closed intervals come
-/// out sorted by key, so the output does not depend on hash order, batch
-/// sizes or thread count.
+/// Intervals close when the run's [`crate::Clock`] says so. A packet of a
+/// closed interval is counted in a separate late record for its key and
+/// interval, emitted with the next closing, so sums stay exact. Records come
+/// out sorted, so the output does not depend on hash order, batch sizes or
+/// thread count; [`crate::merge`] joins the outputs of several shards.
 #[derive(Debug)]
 pub struct Shard {
     secs: u32,
     lateness_secs: u32,
     scale: u64,
     hasher: FixedState,
-    watermark: Timestamp,
     /// Open intervals, oldest first; usually one or two, so a scan beats a map.
     open: Vec<OpenInterval>,
     /// Emptied tables kept for reuse.
@@ -112,7 +111,6 @@ impl Shard {
             lateness_secs: config.lateness_secs,
             scale: config.packet_sample,
             hasher: FixedState::with_seed(config.seed),
-            watermark: Timestamp(0),
             open: Vec::new(),
             spare: Vec::new(),
             late: HashTable::new(),
@@ -121,45 +119,54 @@ impl Shard {
         }
     }
 
-    /// Adds a batch of observations, in order; records of intervals that
-    /// close meanwhile are appended to `out`.
-    pub fn push_batch(&mut self, batch: &[Observation], out: &mut Vec<FlowRecord>) {
+    /// Adds a batch of observations, in order.
+    pub fn push_batch(&mut self, batch: &[Observation]) {
         for obs in batch {
-            self.push(obs, out);
+            self.push(obs);
         }
     }
 
-    /// Adds one observation; records of intervals that close are appended to `out`.
+    /// Counts one observation in its interval, or in a late record when the
+    /// [`crate::Clock`] found its interval closed.
     #[inline]
-    pub fn push(&mut self, obs: &Observation, out: &mut Vec<FlowRecord>) {
+    pub fn push(&mut self, obs: &Observation) {
         let interval = Interval::containing(obs.ts, self.secs);
-        if interval.is_closed_at(self.watermark, self.lateness_secs) {
+        if obs.late {
             self.push_late(interval, obs);
-        } else {
-            let at = match self.open.iter().position(|o| o.interval == interval) {
-                Some(at) => at,
-                None => self.open_interval(interval),
-            };
-            let hasher = &self.hasher;
-            self.open[at]
-                .flows
-                .entry(obs.hash, |e| e.key == obs.key, |e| e.key.hash(hasher))
-                .or_insert_with(|| Entry::new(obs.key, obs.ts))
-                .get_mut()
-                .add(obs, self.scale);
+            return;
         }
-        if obs.ts > self.watermark {
-            self.watermark = obs.ts;
-            self.close_until_watermark(out);
+        let at = match self.open.iter().position(|o| o.interval == interval) {
+            Some(at) => at,
+            None => self.open_interval(interval),
+        };
+        let hasher = &self.hasher;
+        self.open[at]
+            .flows
+            .entry(obs.hash, |e| e.key == obs.key, |e| e.key.hash(hasher))
+            .or_insert_with(|| Entry::new(obs.key, obs.ts))
+            .get_mut()
+            .add(obs, self.scale);
+    }
+
+    /// Closes the intervals closed at `watermark`: their records go to
+    /// `closed`, interval by interval, each sorted by (observation point,
+    /// key); the late records held so far go to `late`, sorted by (interval,
+    /// observation point, key). Called at every closing the clock announces,
+    /// so every shard flushes its late records at the same points.
+    pub fn close(&mut self, watermark: Timestamp, closed: &mut Vec<FlowRecord>, late: &mut Vec<FlowRecord>) {
+        while self
+            .open
+            .first()
+            .is_some_and(|o| o.interval.is_closed_at(watermark, self.lateness_secs))
+        {
+            self.close_oldest(closed);
         }
+        self.flush_late(late);
     }
 
     /// Closes every interval and flushes late records (end of input, signal).
-    pub fn finish(&mut self, out: &mut Vec<FlowRecord>) {
-        while !self.open.is_empty() {
-            self.close_oldest(out);
-        }
-        self.flush_late(out);
+    pub fn finish(&mut self, closed: &mut Vec<FlowRecord>, late: &mut Vec<FlowRecord>) {
+        self.close(Timestamp(u64::MAX), closed, late);
     }
 
     /// Flows currently held (open intervals and late records).
@@ -199,21 +206,6 @@ impl Shard {
             .add(obs, self.scale);
     }
 
-    fn close_until_watermark(&mut self, out: &mut Vec<FlowRecord>) {
-        let mut closed_any = false;
-        while self
-            .open
-            .first()
-            .is_some_and(|o| o.interval.is_closed_at(self.watermark, self.lateness_secs))
-        {
-            self.close_oldest(out);
-            closed_any = true;
-        }
-        if closed_any {
-            self.flush_late(out);
-        }
-    }
-
     fn close_oldest(&mut self, out: &mut Vec<FlowRecord>) {
         let OpenInterval {
             interval,
@@ -222,7 +214,7 @@ impl Shard {
         let start = out.len();
         let points = self.points.snapshot();
         out.extend(flows.drain().map(|e| e.record(interval, &points)));
-        out[start..].sort_unstable_by_key(|r| (r.observation, r.key));
+        out[start..].sort_unstable_by_key(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
         self.stats.intervals_closed += 1;
         self.spare.push(flows);
@@ -236,7 +228,7 @@ impl Shard {
                 .drain()
                 .map(|(interval, e)| e.record(interval, &points)),
         );
-        out[start..].sort_unstable_by_key(|r| (r.interval, r.observation, r.key));
+        out[start..].sort_unstable_by_key(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
     }
 }
@@ -280,31 +272,57 @@ mod tests {
             ip_len,
             payload_len: ip_len.saturating_sub(28),
             tcp_flags: 0,
+            late: false,
         }
     }
 
-    fn run(config: &AggConfig, batches: &[&[Observation]]) -> Vec<FlowRecord> {
-        let mut shard = Shard::new(config, points());
+    /// Drives `shards` shards as the pipeline does: a clock in packet
+    /// order, observations split by hash, closings announced to all, the
+    /// outputs merged.
+    fn run_sharded(config: &AggConfig, batches: &[&[Observation]], shards: usize) -> Vec<FlowRecord> {
+        let table = points();
+        let mut shard: Vec<_> = (0..shards).map(|_| Shard::new(config, table.clone())).collect();
+        let mut clock = crate::Clock::new(config.interval_secs, config.lateness_secs);
+        let (mut closed, mut late) = (vec![Vec::new(); shards], vec![Vec::new(); shards]);
         let mut out = Vec::new();
+        let mut close_all = |shard: &mut [Shard], watermark, out: &mut Vec<FlowRecord>| {
+            for (i, s) in shard.iter_mut().enumerate() {
+                s.close(watermark, &mut closed[i], &mut late[i]);
+            }
+            crate::merge::merge_into(&mut closed, out);
+            crate::merge::merge_into(&mut late, out);
+        };
         for batch in batches {
-            shard.push_batch(batch, &mut out);
+            for obs in *batch {
+                let tick = clock.tick(obs.ts);
+                let obs = Observation { late: tick.late, ..*obs };
+                shard[crate::merge::shard_of(obs.hash, shards)].push(&obs);
+                if tick.closes {
+                    close_all(&mut shard, clock.watermark(), &mut out);
+                }
+            }
         }
-        shard.finish(&mut out);
+        close_all(&mut shard, Timestamp(u64::MAX), &mut out);
         out
     }
 
+    fn run(config: &AggConfig, batches: &[&[Observation]]) -> Vec<FlowRecord> {
+        run_sharded(config, batches, 1)
+    }
+
     #[test]
-    fn closed_interval_comes_out_sorted_by_key_before_the_end() {
+    fn closed_interval_comes_out_sorted_by_key() {
         let config = AggConfig::default();
         let mut shard = Shard::new(&config, points());
-        let mut out = Vec::new();
         for port in [9, 3, 7] {
-            shard.push(&obs(port, S, 100), &mut out);
+            shard.push(&obs(port, S, 100));
         }
-        assert!(out.is_empty(), "interval still open");
-        shard.push(&obs(1, 6 * S, 100), &mut out);
-        let ports: Vec<_> = out.iter().map(|r| r.key.src_port).collect();
+        shard.push(&obs(1, 6 * S, 100));
+        let (mut closed, mut late) = (Vec::new(), Vec::new());
+        shard.close(Timestamp(6 * S), &mut closed, &mut late);
+        let ports: Vec<_> = closed.iter().map(|r| r.key.src_port).collect();
         assert_eq!(ports, vec![3, 7, 9]);
+        assert!(late.is_empty());
         assert_eq!(shard.open_flows(), 1);
     }
 
@@ -336,6 +354,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_shard_count_gives_the_same_records(
+            packets in stream(),
+            shards in 2usize..6,
+            secs in prop::sample::select(vec![1u32, 5, 60]),
+        ) {
+            let config = AggConfig { interval_secs: secs, ..AggConfig::default() };
+            prop_assert_eq!(run_sharded(&config, &[&packets], shards), run(&config, &[&packets]));
+        }
+
         #[test]
         fn any_batch_split_gives_the_same_records(
             packets in stream(),

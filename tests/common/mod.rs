@@ -52,9 +52,10 @@ pub fn parse_records(ndjson: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-/// The key of a record as the expectation CSVs spell it:
-/// interface, interval_start, src_ip, src_port, dst_ip, dst_port, proto, icmp_type, icmp_code.
-pub type Key = [String; 9];
+/// The key of a record as the expectation CSVs spell it: interface, encap,
+/// vni, session_id, interval_start, src_ip, src_port, dst_ip, dst_port,
+/// proto, icmp_type, icmp_code.
+pub type Key = [String; 12];
 
 /// Counters as the CSVs spell them: packets, bytes, payload_bytes, first_time, last_time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,8 +105,12 @@ pub fn by_key(records: &[Value]) -> BTreeMap<Key, Counts> {
     for r in records {
         let c = &r["connection"];
         let interval = epoch_text(r["interval_start"].as_str().unwrap());
+        let mirror = &r["mirror"];
         let key: Key = [
-            opt(&r["mirror"]["interface"]),
+            opt(&mirror["interface"]),
+            opt(&mirror["encap"]),
+            opt(&mirror["vni"]),
+            opt(&mirror["session_id"]),
             interval.split('.').next().unwrap().to_string(),
             opt(&c["src_ip"]),
             opt(&c["src_port"]),
@@ -155,19 +160,19 @@ pub fn expected(capture: &str) -> BTreeMap<Key, Counts> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "interface,interval_start,src_ip,src_port,dst_ip,dst_port,proto,icmp_type,icmp_code,packets,bytes,payload_bytes,first_time,last_time"
+        "interface,encap,vni,session_id,interval_start,src_ip,src_port,dst_ip,dst_port,proto,icmp_type,icmp_code,packets,bytes,payload_bytes,first_time,last_time"
     );
     lines
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
-            assert_eq!(f.len(), 14, "{line}");
+            assert_eq!(f.len(), 17, "{line}");
             let key: Key = std::array::from_fn(|i| f[i].to_string());
             let counts = Counts {
-                packets: f[9].parse().unwrap(),
-                bytes: f[10].parse().unwrap(),
-                payload_bytes: f[11].parse().unwrap(),
-                first: f[12].to_string(),
-                last: f[13].to_string(),
+                packets: f[12].parse().unwrap(),
+                bytes: f[13].parse().unwrap(),
+                payload_bytes: f[14].parse().unwrap(),
+                first: f[15].to_string(),
+                last: f[16].to_string(),
             };
             (key, counts)
         })

@@ -1,0 +1,100 @@
+//! Packet time for the whole run: which packets are late, and when intervals close.
+//!
+//! The clock runs where packets are read, before they are split between
+//! shards, so every shard sees the same decisions whatever the thread count:
+//! a packet is late iff its interval had closed when it was read, and an
+//! interval closes when packet time (the watermark, the latest timestamp
+//! read) reaches its end plus the lateness (flow-record.md §5).
+
+use capture::Timestamp;
+
+use crate::Interval;
+
+/// The run's watermark and the intervals still open.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    secs: u32,
+    lateness_secs: u32,
+    watermark: Timestamp,
+    /// Open intervals, oldest first: usually one or two.
+    open: Vec<Interval>,
+}
+
+/// What the clock says of one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// The packet's interval had already closed: count it in a late record.
+    pub late: bool,
+    /// After this packet, one or more intervals are closed: shards must
+    /// close them at [`Clock::watermark`].
+    pub closes: bool,
+}
+
+impl Clock {
+    /// A clock for intervals of `secs` seconds staying open `lateness_secs` longer.
+    pub fn new(secs: u32, lateness_secs: u32) -> Self {
+        Clock {
+            secs,
+            lateness_secs,
+            watermark: Timestamp(0),
+            open: Vec::new(),
+        }
+    }
+
+    /// Advances packet time by one packet at `ts`.
+    #[inline]
+    pub fn tick(&mut self, ts: Timestamp) -> Tick {
+        let interval = Interval::containing(ts, self.secs);
+        let late = interval.is_closed_at(self.watermark, self.lateness_secs);
+        if !late && !self.open.contains(&interval) {
+            let at = self.open.partition_point(|i| i.start < interval.start);
+            self.open.insert(at, interval);
+        }
+        let mut closes = false;
+        if ts > self.watermark {
+            self.watermark = ts;
+            let closed = self
+                .open
+                .iter()
+                .take_while(|i| i.is_closed_at(ts, self.lateness_secs))
+                .count();
+            if closed > 0 {
+                self.open.drain(..closed);
+                closes = true;
+            }
+        }
+        Tick { late, closes }
+    }
+
+    /// The latest packet time read.
+    pub fn watermark(&self) -> Timestamp {
+        self.watermark
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = Timestamp::NANOS_PER_SEC;
+
+    #[test]
+    fn closes_once_packet_time_passes_end_plus_lateness() {
+        let mut clock = Clock::new(5, 1);
+        assert_eq!(clock.tick(Timestamp(S)), Tick { late: false, closes: false });
+        assert_eq!(clock.tick(Timestamp(6 * S - 1)), Tick { late: false, closes: false });
+        assert_eq!(clock.tick(Timestamp(6 * S)), Tick { late: false, closes: true });
+        // [0,5) is closed now: a packet of it is late; [5,10) is still open.
+        assert_eq!(clock.tick(Timestamp(4 * S)), Tick { late: true, closes: false });
+        assert_eq!(clock.tick(Timestamp(9 * S)), Tick { late: false, closes: false });
+    }
+
+    #[test]
+    fn a_jump_closes_every_interval_passed() {
+        let mut clock = Clock::new(5, 1);
+        clock.tick(Timestamp(S));
+        clock.tick(Timestamp(7 * S));
+        assert_eq!(clock.tick(Timestamp(100 * S)), Tick { late: false, closes: true });
+        assert_eq!(clock.tick(Timestamp(7 * S)), Tick { late: true, closes: false });
+    }
+}
