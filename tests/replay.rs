@@ -4,6 +4,12 @@
 use crate::common::{by_key, expected, fixture, mirrorflow, parse_records, scratch};
 
 fn check(capture: &str, frames: u64) {
+    check_stats(capture, frames, &[]);
+}
+
+/// Like [`check`], and the run statistics named hold the values given (from
+/// tests/fixtures/README.md's per-file table of frames in no record).
+fn check_stats(capture: &str, frames: u64, stats_want: &[(&str, u64)]) {
     let dir = scratch(&format!("replay-{capture}"));
     let stats = dir.join("stats.json");
     let out = mirrorflow(&[
@@ -38,6 +44,10 @@ fn check(capture: &str, frames: u64) {
         "{capture}: packets counted"
     );
     assert_eq!(stats["records_written"], records.len() as u64);
+    for (name, value) in stats_want {
+        let got = name.split('/').fold(&stats, |v, part| &v[part]);
+        assert_eq!(got, value, "{capture}: statistic {name}");
+    }
 }
 
 #[test]
@@ -214,4 +224,40 @@ fn output_is_byte_identical_for_any_thread_count() {
             assert!(one.stdout == many.stdout, "{capture}: --threads 1 and {threads} differ");
         }
     }
+}
+
+#[test]
+fn vxlan_captures_key_the_inner_flows_on_their_vni() {
+    check_stats("tcpdump-vxlan.pcap", 10, &[("non_ip", 2)]);
+    check("zeek-vxlan-encapsulated-http.pcap", 12);
+    check("ndpi-vxlan.pcap", 127);
+}
+
+#[test]
+fn geneve_capture_with_options() {
+    check("tcpdump-geneve.pcap", 39);
+}
+
+#[test]
+fn erspan_types_one_two_three() {
+    check_stats("tcpdump-erspan-type-i.pcap", 119, &[("non_ip", 7)]);
+    check_stats("tcpdump-erspan-type-ii.pcap", 108, &[("non_ip", 108)]);
+    check("tcpdump-erspan-type-iii-ft0.pcap", 9);
+    check("zeek-gre-erspan3-dot1q.pcap", 2);
+}
+
+#[test]
+fn gre_captures_including_outer_fragments_and_unknown_payloads() {
+    check("zeek-gre-sample.pcap", 40);
+    check_stats(
+        "zeek-gre-teb-outer-fragments.pcap",
+        287,
+        &[("non_ip", 10), ("tunnel_fragment_continuations", 39)],
+    );
+    check_stats("tcpdump-various-gre.pcap", 100, &[("non_ip", 70), ("unknown_encapsulation", 30)]);
+}
+
+#[test]
+fn big_tcp_total_length_zero_is_malformed() {
+    check_stats("tcpdump-bigtcp-ipv4-vxlan-ipv4.pcap", 1, &[("malformed/ipv4.malformed", 1)]);
 }
