@@ -2,6 +2,9 @@
 
 use std::{io, path::PathBuf};
 
+use arrow_schema::ArrowError;
+use parquet::errors::ParquetError;
+
 /// A failure to create, write or finish an output.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -30,6 +33,24 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// The output path exists and is not a folder (Parquet writes a folder).
+    #[error("cannot write Parquet into '{path}': not a folder")]
+    NotAFolder {
+        /// The path given as the output folder.
+        path: PathBuf,
+    },
+    /// Encoding a Parquet file failed for a reason other than I/O.
+    #[error("cannot write '{path}': {source}")]
+    Parquet {
+        /// The final path of the file being written.
+        path: PathBuf,
+        /// What the Parquet writer said.
+        source: ParquetError,
+    },
+    /// Records could not be assembled into Arrow arrays (a bug: the arrays do
+    /// not match the schema).
+    #[error("cannot build a batch of records: {0}")]
+    Arrow(#[from] ArrowError),
 }
 
 impl Error {
@@ -39,7 +60,10 @@ impl Error {
             Error::Write { source, .. } | Error::Finish { source, .. } => {
                 source.kind() == io::ErrorKind::BrokenPipe
             }
-            Error::Create { .. } => false,
+            Error::Create { .. }
+            | Error::NotAFolder { .. }
+            | Error::Parquet { .. }
+            | Error::Arrow(_) => false,
         }
     }
 }

@@ -1,0 +1,306 @@
+//! The fields of a flow record (flow-record.md §4): one table, with each
+//! field's JSON name, Arrow type and nullability.
+//!
+//! Both writers read their names from here ([`crate::NdjsonWriter`] and
+//! [`crate::ParquetWriter`]), and the README's schema table is checked
+//! against it by a test, so no field name is spelled twice.
+//!
+//! Not yet here, because nothing produces them: `rtt_msec`, `reporter` and the
+//! annotation structs (`src_instance`, …). They are added to this table when
+//! the work that fills them lands; readers of older files see them as absent.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field as ArrowField, Fields, Schema, SchemaRef, TimeUnit};
+
+/// What a field holds, in Arrow terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text (`Utf8`); a JSON string.
+    Utf8,
+    /// `Int32`; a JSON number.
+    Int32,
+    /// `Int64`; a JSON number.
+    Int64,
+    /// `Float64`; a JSON number.
+    Float64,
+    /// `Timestamp(Microsecond, "UTC")` in Parquet (Spark and BigQuery do not
+    /// read nanoseconds); RFC 3339 text with 9 fraction digits in JSON.
+    Timestamp,
+    /// A struct column of these fields; a JSON object.
+    Struct(&'static [Field]),
+}
+
+/// One field of the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The name, as GCP VPC Flow Logs spells it (JSON key and Parquet column).
+    pub name: &'static str,
+    /// The type.
+    pub kind: Kind,
+    /// Whether it may be null (absent from the JSON object).
+    pub nullable: bool,
+    /// What it says, in a few words (the README's schema table).
+    pub doc: &'static str,
+}
+
+impl Field {
+    const fn new(name: &'static str, kind: Kind, doc: &'static str) -> Self {
+        Field {
+            name,
+            kind,
+            nullable: false,
+            doc,
+        }
+    }
+
+    const fn nullable(name: &'static str, kind: Kind, doc: &'static str) -> Self {
+        Field {
+            name,
+            kind,
+            nullable: true,
+            doc,
+        }
+    }
+
+    /// The Arrow data type.
+    pub fn data_type(&self) -> DataType {
+        match self.kind {
+            Kind::Utf8 => DataType::Utf8,
+            Kind::Int32 => DataType::Int32,
+            Kind::Int64 => DataType::Int64,
+            Kind::Float64 => DataType::Float64,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Kind::Struct(fields) => DataType::Struct(arrow_fields(fields)),
+        }
+    }
+
+    /// The Arrow field.
+    pub fn to_arrow(&self) -> ArrowField {
+        ArrowField::new(self.name, self.data_type(), self.nullable)
+    }
+
+    /// The Arrow fields of a struct's children (empty for other kinds).
+    pub fn arrow_children(&self) -> Fields {
+        arrow_fields(self.children())
+    }
+
+    /// The child fields of a struct (empty for other kinds).
+    pub fn children(&self) -> &'static [Field] {
+        match self.kind {
+            Kind::Struct(fields) => fields,
+            _ => &[],
+        }
+    }
+}
+
+/// `connection.src_ip`.
+pub const SRC_IP: Field = Field::new(
+    "src_ip",
+    Kind::Utf8,
+    "source address, canonical text (RFC 5952 for IPv6)",
+);
+/// `connection.src_port`.
+pub const SRC_PORT: Field = Field::nullable(
+    "src_port",
+    Kind::Int32,
+    "TCP, UDP, SCTP, UDP-Lite, DCCP only",
+);
+/// `connection.dest_ip`.
+pub const DEST_IP: Field = Field::new("dest_ip", Kind::Utf8, "destination address");
+/// `connection.dest_port`.
+pub const DEST_PORT: Field = Field::nullable("dest_port", Kind::Int32, "as `src_port`");
+/// `connection.protocol`.
+pub const PROTOCOL: Field = Field::new("protocol", Kind::Int32, "IANA protocol number");
+/// The fields of `connection`, in order.
+pub const CONNECTION_FIELDS: &[Field] = &[SRC_IP, SRC_PORT, DEST_IP, DEST_PORT, PROTOCOL];
+/// `connection`: the flow's 5-tuple (innermost IP packet).
+pub const CONNECTION: Field = Field::new(
+    "connection",
+    Kind::Struct(CONNECTION_FIELDS),
+    "the flow, unidirectional",
+);
+
+/// `icmp_type`.
+pub const ICMP_TYPE: Field = Field::nullable("icmp_type", Kind::Int32, "ICMP and ICMPv6 only");
+/// `icmp_code`.
+pub const ICMP_CODE: Field = Field::nullable("icmp_code", Kind::Int32, "ICMP and ICMPv6 only");
+/// `start_time`.
+pub const START_TIME: Field = Field::new(
+    "start_time",
+    Kind::Timestamp,
+    "first packet of the flow in the interval",
+);
+/// `end_time`.
+pub const END_TIME: Field = Field::new(
+    "end_time",
+    Kind::Timestamp,
+    "last packet of the flow in the interval",
+);
+/// `interval_start`.
+pub const INTERVAL_START: Field = Field::new(
+    "interval_start",
+    Kind::Timestamp,
+    "floor(packet time / interval_secs) × interval_secs; the partition key",
+);
+/// `interval_secs`.
+pub const INTERVAL_SECS: Field = Field::new(
+    "interval_secs",
+    Kind::Int32,
+    "interval length (`--interval`)",
+);
+/// `bytes_sent`.
+pub const BYTES_SENT: Field = Field::new(
+    "bytes_sent",
+    Kind::Int64,
+    "sum of declared IP datagram lengths",
+);
+/// `payload_bytes`.
+pub const PAYLOAD_BYTES: Field = Field::new(
+    "payload_bytes",
+    Kind::Int64,
+    "sum of transport payload lengths",
+);
+/// `packets_sent`.
+pub const PACKETS_SENT: Field = Field::new("packets_sent", Kind::Int64, "packets");
+/// `tcp_flags`.
+pub const TCP_FLAGS: Field = Field::nullable(
+    "tcp_flags",
+    Kind::Int32,
+    "OR of the TCP flags seen (TCP only)",
+);
+
+/// `mirror.encap`.
+pub const ENCAP: Field = Field::nullable(
+    "encap",
+    Kind::Utf8,
+    "outermost mirror tunnel removed: vxlan, geneve, gre, erspan1/2/3",
+);
+/// `mirror.vni`.
+pub const VNI: Field = Field::nullable("vni", Kind::Int64, "VXLAN / Geneve VNI");
+/// `mirror.session_id`.
+pub const SESSION_ID: Field =
+    Field::nullable("session_id", Kind::Int64, "ERSPAN session ID or GRE key");
+/// `mirror.interface`.
+pub const INTERFACE: Field = Field::new(
+    "interface",
+    Kind::Int32,
+    "pcapng interface id (0 for classic pcap)",
+);
+/// The fields of `mirror`, in order.
+pub const MIRROR_FIELDS: &[Field] = &[ENCAP, VNI, SESSION_ID, INTERFACE];
+/// `mirror`: the observation point.
+pub const MIRROR: Field = Field::new(
+    "mirror",
+    Kind::Struct(MIRROR_FIELDS),
+    "where the packets were observed",
+);
+
+/// `sampling.flow_rate`.
+pub const FLOW_RATE: Field = Field::new("flow_rate", Kind::Float64, "R of `--flow-sample R`");
+/// `sampling.packet_rate`.
+pub const PACKET_RATE: Field =
+    Field::new("packet_rate", Kind::Float64, "1/N of `--packet-sample N`");
+/// The fields of `sampling`, in order.
+pub const SAMPLING_FIELDS: &[Field] = &[FLOW_RATE, PACKET_RATE];
+/// `sampling`: the rates every count was taken at.
+pub const SAMPLING: Field = Field::new(
+    "sampling",
+    Kind::Struct(SAMPLING_FIELDS),
+    "sampling in force",
+);
+
+/// The record's top-level fields, in output order.
+pub const RECORD: &[Field] = &[
+    CONNECTION,
+    ICMP_TYPE,
+    ICMP_CODE,
+    START_TIME,
+    END_TIME,
+    INTERVAL_START,
+    INTERVAL_SECS,
+    BYTES_SENT,
+    PAYLOAD_BYTES,
+    PACKETS_SENT,
+    TCP_FLAGS,
+    MIRROR,
+    SAMPLING,
+];
+
+fn arrow_fields(fields: &[Field]) -> Fields {
+    fields.iter().map(Field::to_arrow).collect()
+}
+
+/// The Arrow schema of a record batch (and of every Parquet file).
+pub fn arrow_schema() -> SchemaRef {
+    Arc::new(Schema::new(arrow_fields(RECORD)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_within_each_struct() {
+        fn check(fields: &[Field]) {
+            let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), fields.len());
+            fields.iter().for_each(|f| check(f.children()));
+        }
+        check(RECORD);
+    }
+
+    #[test]
+    fn arrow_types_are_those_of_the_spec() {
+        // flow-record.md §4, written out here independently of the table.
+        let utc_micros = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let schema = arrow_schema();
+        let field = |path: &str| -> (DataType, bool) {
+            let mut parts = path.split('.');
+            let mut f = schema
+                .field_with_name(parts.next().unwrap())
+                .unwrap()
+                .clone();
+            for part in parts {
+                let DataType::Struct(children) = f.data_type() else {
+                    panic!("{path}: not a struct")
+                };
+                f = children
+                    .iter()
+                    .find(|c| c.name() == part)
+                    .unwrap()
+                    .as_ref()
+                    .clone();
+            }
+            (f.data_type().clone(), f.is_nullable())
+        };
+        for (path, ty, nullable) in [
+            ("connection.src_ip", DataType::Utf8, false),
+            ("connection.src_port", DataType::Int32, true),
+            ("connection.dest_ip", DataType::Utf8, false),
+            ("connection.dest_port", DataType::Int32, true),
+            ("connection.protocol", DataType::Int32, false),
+            ("icmp_type", DataType::Int32, true),
+            ("icmp_code", DataType::Int32, true),
+            ("start_time", utc_micros.clone(), false),
+            ("end_time", utc_micros.clone(), false),
+            ("interval_start", utc_micros, false),
+            ("interval_secs", DataType::Int32, false),
+            ("bytes_sent", DataType::Int64, false),
+            ("payload_bytes", DataType::Int64, false),
+            ("packets_sent", DataType::Int64, false),
+            ("tcp_flags", DataType::Int32, true),
+            ("mirror.encap", DataType::Utf8, true),
+            ("mirror.vni", DataType::Int64, true),
+            ("mirror.session_id", DataType::Int64, true),
+            ("mirror.interface", DataType::Int32, false),
+            ("sampling.flow_rate", DataType::Float64, false),
+            ("sampling.packet_rate", DataType::Float64, false),
+        ] {
+            assert_eq!(field(path), (ty, nullable), "{path}");
+        }
+        assert_eq!(schema.fields().len(), 13);
+    }
+}
