@@ -1,12 +1,17 @@
 //! Flow records in, files analytics tools can read out.
 //!
-//! `export` writes [`flowagg::FlowRecord`]s as flow-log NDJSON with Google
-//! Cloud VPC Flow Logs field names (flow-record.md §4) to stdout or to a file
-//! that appears under its final name only when complete (§5).
+//! `export` writes [`flowagg::FlowRecord`]s with Google Cloud VPC Flow Logs
+//! field names (flow-record.md §4) as flow-log NDJSON, to stdout or to a file
+//! that appears under its final name only when complete, or as a folder of
+//! Hive-partitioned Parquet files, each of which appears only when complete
+//! (§5).
 //!
-//! The principal types are [`NdjsonWriter`] (records to JSON lines),
-//! [`AtomicFile`] (temporary name, fsync, rename) and [`Output`] (stdout or an
-//! atomic file), with [`RunInfo`] carrying what every record repeats.
+//! The principal types are [`Sink`] (an open output of either format),
+//! [`NdjsonWriter`] (records to JSON lines), [`ParquetWriter`] (records to
+//! partitioned, rotated Parquet files), [`AtomicFile`] (temporary name,
+//! fsync, rename) and [`Output`] (stdout or an atomic file), with [`RunInfo`]
+//! carrying what every record repeats. [`schema`] is the one table of field
+//! names and types that both writers read.
 //!
 //! ```
 //! use export::{NdjsonWriter, RunInfo};
@@ -18,12 +23,17 @@
 mod error;
 mod file;
 mod ndjson;
+mod parquet;
+pub mod schema;
 mod sink;
 mod time;
 
 pub use error::Error;
 pub use file::{AtomicFile, Output};
 pub use ndjson::NdjsonWriter;
+pub use parquet::{
+    Compression, ParquetOptions, ParquetWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+};
 pub use sink::Sink;
 pub use time::Rfc3339;
 

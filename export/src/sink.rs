@@ -4,7 +4,7 @@ use std::path::Path;
 
 use flowagg::FlowRecord;
 
-use crate::{Error, NdjsonWriter, Output, RunInfo};
+use crate::{Error, NdjsonWriter, Output, ParquetOptions, ParquetWriter, RunInfo};
 
 /// An open output of one format. Write batches of records as intervals
 /// close, then [`Sink::finish`]: only then do files appear under their final
@@ -14,6 +14,9 @@ use crate::{Error, NdjsonWriter, Output, RunInfo};
 pub enum Sink {
     /// Flow-log NDJSON to stdout, a device, or an atomic file.
     Ndjson(NdjsonWriter<Output>),
+    /// Hive-partitioned Parquet files in a folder (boxed: the writer and its
+    /// properties are large, and a `Sink` is moved into the pipeline).
+    Parquet(Box<ParquetWriter>),
 }
 
 impl Sink {
@@ -22,12 +25,19 @@ impl Sink {
         Ok(Sink::Ndjson(NdjsonWriter::new(Output::open(path)?, run)))
     }
 
+    /// Parquet files in the folder `dir`, created if missing. Fails now if it
+    /// is not a folder or cannot be written.
+    pub fn parquet(dir: &Path, options: ParquetOptions, run: RunInfo) -> Result<Self, Error> {
+        ParquetWriter::create(dir, options, run).map(|w| Sink::Parquet(Box::new(w)))
+    }
+
     /// Writes records.
     pub fn write(&mut self, records: &[FlowRecord]) -> Result<(), Error> {
         match self {
             Sink::Ndjson(writer) => writer
                 .write(records)
                 .map_err(|source| writer.get_ref().write_error(source)),
+            Sink::Parquet(writer) => writer.write(records),
         }
     }
 
@@ -35,6 +45,7 @@ impl Sink {
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Sink::Ndjson(writer) => writer.into_inner().finish(),
+            Sink::Parquet(writer) => writer.finish(),
         }
     }
 }

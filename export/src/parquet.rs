@@ -1,0 +1,773 @@
+//! Flow records as Hive-partitioned Parquet files (flow-record.md §4–5).
+//!
+//! A run writes into one folder:
+//!
+//! ```text
+//! DIR/date=2026-11-24/hour=07/20261124T070000Z-<run id>-000000.parquet
+//! ```
+//!
+//! - The partition is the UTC date and hour of the record's `interval_start`,
+//!   so a query over one hour reads one folder. A file holds records of one
+//!   partition only: a record of another hour closes the file and opens one
+//!   there.
+//! - A name starts with the first `interval_start` it holds, then the run id
+//!   (start time in ns and process id, in hex) and a sequence number shared by
+//!   every writer of the process, so names sort in time order and never
+//!   collide between runs or threads.
+//! - A file is written under a dot-prefixed temporary name in its partition
+//!   folder (readers skip those), then closed (the footer is written only
+//!   there), fsynced, renamed, and the folder fsynced: a reader never sees a
+//!   partial file. A failure removes the temporary file and leaves every file
+//!   already renamed as it was.
+//! - Rotation: `--rotate-mb` closes a file when its size (bytes written plus
+//!   the encoded estimate of the row group in progress) passes the limit;
+//!   `--rotate-secs` closes it once it has been open that long by the wall
+//!   clock (checked as records arrive).
+//!
+//! Costs: records are turned into Arrow arrays a batch of up to
+//! [`BATCH_ROWS`] at a time; each column is one allocation per batch, and
+//! addresses are formatted straight into their column's one text buffer, with
+//! no `String` per record. The writer holds at most one row group in memory:
+//! [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of encoded data, whichever
+//! comes first. Nothing here panics.
+
+use std::{
+    fmt::Write as _,
+    fs::{self, File},
+    io,
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use arrow_array::{
+    builder::StringBuilder, ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StructArray, TimestampMicrosecondArray,
+};
+use arrow_schema::{ArrowError, Fields, SchemaRef};
+use capture::Timestamp;
+use flowagg::FlowRecord;
+use parquet::{
+    arrow::ArrowWriter,
+    basic::{Compression as Codec, ZstdLevel},
+    errors::ParquetError,
+    file::{
+        metadata::KeyValue,
+        properties::{EnabledStatistics, WriterProperties, WriterVersion},
+    },
+};
+
+use crate::{schema, Error, RunInfo};
+
+/// Records turned into Arrow arrays at a time.
+pub const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per row group at most: about 1M, as pyarrow and Spark write, so a
+/// scan reads long column chunks and each engine task gets a sizeable piece.
+pub const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Encoded bytes per row group at most: the memory bound of the writer.
+pub const ROW_GROUP_BYTES: usize = 128 << 20;
+/// zstd level: 3 is zstd's own default, a good size for its speed on flow records.
+const ZSTD_LEVEL: i32 = 3;
+
+/// The compression codec of the files (`--compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// zstd level 3 (the default): the smallest files every engine reads.
+    #[default]
+    Zstd,
+    /// Snappy: faster to write, larger.
+    Snappy,
+    /// Uncompressed.
+    None,
+}
+
+/// How the files of a run are written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParquetOptions {
+    /// Codec of every column.
+    pub compression: Compression,
+    /// Close a file once it holds about this many bytes (`--rotate-mb`).
+    pub rotate_bytes: Option<u64>,
+    /// Close a file once it has been open this long (`--rotate-secs`).
+    pub rotate_after: Option<Duration>,
+}
+
+/// Sequence numbers of file names, shared by every writer of the process.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+/// The start time (ns) of the latest writer of the process.
+static LAST_START: AtomicU64 = AtomicU64::new(0);
+
+/// Writes records into a Hive-partitioned folder of Parquet files (see the
+/// module doc). Call [`ParquetWriter::finish`] at the end: the file being
+/// written appears only then. Dropped unfinished, it leaves no partial file.
+#[derive(Debug)]
+pub struct ParquetWriter {
+    dir: PathBuf,
+    options: ParquetOptions,
+    run: RunInfo,
+    run_id: String,
+    schema: SchemaRef,
+    children: Children,
+    properties: WriterProperties,
+    current: Option<OpenFile>,
+    files: u64,
+}
+
+/// The Arrow fields of the struct columns, built once.
+#[derive(Debug)]
+struct Children {
+    connection: Fields,
+    mirror: Fields,
+    sampling: Fields,
+}
+
+impl ParquetWriter {
+    /// A writer into `dir`, created if missing. Fails now, naming the folder,
+    /// if it is not a folder or cannot be written, before any packet is read.
+    pub fn create(dir: &Path, options: ParquetOptions, run: RunInfo) -> Result<Self, Error> {
+        let create = |source| Error::Create {
+            path: dir.to_owned(),
+            source,
+        };
+        match fs::metadata(dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::NotAFolder {
+                    path: dir.to_owned(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(create)?
+            }
+            Err(e) => return Err(create(e)),
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        // Strictly increasing within the process, so a later writer's names
+        // sort after an earlier one's even within one clock tick.
+        let previous = LAST_START
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |prev| {
+                Some(now.max(prev + 1))
+            })
+            .unwrap_or(now);
+        let started = now.max(previous + 1);
+        let run_id = format!("{started:016x}{:08x}", std::process::id());
+        // Creating a file is the one sure test that the folder is writable.
+        let probe = dir.join(format!(".mirrorflow-{run_id}.probe"));
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map_err(create)?;
+        fs::remove_file(&probe).map_err(create)?;
+
+        let properties = properties(&options, &run, &run_id);
+        Ok(ParquetWriter {
+            dir: dir.to_owned(),
+            options,
+            run,
+            run_id,
+            schema: schema::arrow_schema(),
+            children: Children {
+                connection: schema::CONNECTION.arrow_children(),
+                mirror: schema::MIRROR.arrow_children(),
+                sampling: schema::SAMPLING.arrow_children(),
+            },
+            properties,
+            current: None,
+            files: 0,
+        })
+    }
+
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Files renamed into place so far.
+    pub fn files_written(&self) -> u64 {
+        self.files
+    }
+
+    /// Writes records, in order, opening and closing files as partitions
+    /// change and rotation limits are reached.
+    pub fn write(&mut self, records: &[FlowRecord]) -> Result<(), Error> {
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            let hour = hour_of(first);
+            let len = rest
+                .iter()
+                .take(BATCH_ROWS)
+                .take_while(|r| hour_of(r) == hour)
+                .count();
+            let (chunk, tail) = rest.split_at(len);
+            rest = tail;
+
+            let file = match self.current.take() {
+                Some(file) if file.hour == hour && !self.is_due(&file) => file,
+                Some(file) => {
+                    self.commit(file)?;
+                    self.open(hour, first.interval.start)?
+                }
+                None => self.open(hour, first.interval.start)?,
+            };
+            let batch = self.batch(chunk)?;
+            let mut file = file;
+            file.writer
+                .write(&batch)
+                .map_err(|e| io_or_parquet(&file.path, e, false))?;
+            if self.is_due(&file) {
+                self.commit(file)?;
+            } else {
+                self.current = Some(file);
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the file being written: every file of the run is then complete
+    /// and under its final name.
+    pub fn finish(mut self) -> Result<(), Error> {
+        match self.current.take() {
+            Some(file) => self.commit(file),
+            None => Ok(()),
+        }
+    }
+
+    fn is_due(&self, file: &OpenFile) -> bool {
+        let size = (file.writer.bytes_written() + file.writer.in_progress_size()) as u64;
+        self.options.rotate_bytes.is_some_and(|max| size >= max)
+            || self
+                .options
+                .rotate_after
+                .is_some_and(|age| file.opened.elapsed() >= age)
+    }
+
+    fn open(&self, hour: u64, first_interval: Timestamp) -> Result<OpenFile, Error> {
+        let (date_dir, hour_dir) = partition(&self.dir, hour);
+        make_dir(&date_dir, &self.dir)?;
+        make_dir(&hour_dir, &date_dir)?;
+        let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{}-{}-{seq:06}.parquet",
+            compact_utc(first_interval.secs()),
+            self.run_id
+        );
+        let path = hour_dir.join(&name);
+        let tmp = hour_dir.join(format!(".{name}.tmp"));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|source| Error::Create {
+                path: path.clone(),
+                source,
+            })?;
+        let writer = ArrowWriter::try_new(
+            file,
+            Arc::clone(&self.schema),
+            Some(self.properties.clone()),
+        );
+        let writer = match writer {
+            Ok(writer) => writer,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(io_or_parquet(&path, e, false));
+            }
+        };
+        Ok(OpenFile {
+            hour,
+            path,
+            tmp,
+            writer,
+            opened: Instant::now(),
+            renamed: false,
+        })
+    }
+
+    fn commit(&mut self, file: OpenFile) -> Result<(), Error> {
+        file.commit()?;
+        self.files += 1;
+        Ok(())
+    }
+
+    /// One record batch of records of one partition.
+    fn batch(&self, records: &[FlowRecord]) -> Result<RecordBatch, ArrowError> {
+        let n = records.len();
+        let key = |f: fn(&FlowRecord) -> Option<u16>| -> ArrayRef {
+            Arc::new(Int32Array::from_iter(
+                records.iter().map(|r| f(r).map(i32::from)),
+            ))
+        };
+        let int64 = |f: fn(&FlowRecord) -> u64| -> ArrayRef {
+            Arc::new(Int64Array::from_iter_values(
+                records.iter().map(|r| f(r) as i64),
+            ))
+        };
+        let time = |f: fn(&FlowRecord) -> Timestamp| -> ArrayRef {
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| micros(f(r))))
+                    .with_timezone("UTC"),
+            )
+        };
+
+        // Addresses: Display straight into one buffer per column and batch.
+        // 15 bytes is the longest IPv4 text; IPv6 grows the buffer once.
+        let mut src_ip = StringBuilder::with_capacity(n, n * 15);
+        let mut dest_ip = StringBuilder::with_capacity(n, n * 15);
+        let mut encap = StringBuilder::with_capacity(n, n * 6);
+        for r in records {
+            let _ = write!(src_ip, "{}", r.key.src_ip());
+            src_ip.append_value("");
+            let _ = write!(dest_ip, "{}", r.key.dst_ip());
+            dest_ip.append_value("");
+            encap.append_option(r.observation.encap.map(|e| e.name()));
+        }
+
+        let connection = StructArray::try_new(
+            self.children.connection.clone(),
+            vec![
+                Arc::new(src_ip.finish()),
+                key(|r| r.key.ports().map(|p| p.0)),
+                Arc::new(dest_ip.finish()),
+                key(|r| r.key.ports().map(|p| p.1)),
+                key(|r| Some(u16::from(r.key.proto))),
+            ],
+            None,
+        )?;
+        let mirror = StructArray::try_new(
+            self.children.mirror.clone(),
+            vec![
+                Arc::new(encap.finish()),
+                Arc::new(Int64Array::from_iter(
+                    records.iter().map(|r| r.observation.vni.map(i64::from)),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    records
+                        .iter()
+                        .map(|r| r.observation.session_id.map(i64::from)),
+                )),
+                Arc::new(Int32Array::from_iter_values(records.iter().map(|r| {
+                    i32::try_from(r.observation.interface).unwrap_or(i32::MAX)
+                }))),
+            ],
+            None,
+        )?;
+        let sampling = StructArray::try_new(
+            self.children.sampling.clone(),
+            vec![
+                Arc::new(Float64Array::from_value(self.run.flow_rate, n)),
+                Arc::new(Float64Array::from_value(self.run.packet_rate, n)),
+            ],
+            None,
+        )?;
+        RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            vec![
+                Arc::new(connection),
+                key(|r| r.key.icmp().map(|(t, _)| u16::from(t))),
+                key(|r| r.key.icmp().map(|(_, c)| u16::from(c))),
+                time(|r| r.first),
+                time(|r| r.last),
+                time(|r| r.interval.start),
+                Arc::new(Int32Array::from_iter_values(
+                    records
+                        .iter()
+                        .map(|r| i32::try_from(r.interval.secs).unwrap_or(i32::MAX)),
+                )),
+                int64(|r| r.bytes),
+                int64(|r| r.payload_bytes),
+                int64(|r| r.packets),
+                key(|r| r.tcp_flags().map(u16::from)),
+                Arc::new(mirror),
+                Arc::new(sampling),
+            ],
+        )
+    }
+}
+
+/// A file being written under its temporary name. Dropped before
+/// [`OpenFile::commit`] succeeds, the temporary file is removed.
+#[derive(Debug)]
+struct OpenFile {
+    /// Hours since the epoch of its records' `interval_start`.
+    hour: u64,
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: ArrowWriter<File>,
+    opened: Instant,
+    renamed: bool,
+}
+
+impl OpenFile {
+    /// Writes the footer, fsyncs, renames, fsyncs the folder.
+    fn commit(mut self) -> Result<(), Error> {
+        let finish = |path: &Path, source| Error::Finish {
+            path: path.to_owned(),
+            source,
+        };
+        self.writer
+            .finish()
+            .map_err(|e| io_or_parquet(&self.path, e, true))?;
+        self.writer
+            .inner()
+            .sync_all()
+            .map_err(|e| finish(&self.path, e))?;
+        fs::rename(&self.tmp, &self.path).map_err(|e| finish(&self.path, e))?;
+        self.renamed = true;
+        let folder = self.path.parent().unwrap_or(Path::new("."));
+        sync_dir(folder).map_err(|e| finish(&self.path, e))
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The writer's settings, explicit: arrow-rs defaults to no compression.
+fn properties(options: &ParquetOptions, run: &RunInfo, run_id: &str) -> WriterProperties {
+    let codec = match options.compression {
+        Compression::Zstd => Codec::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default()),
+        Compression::Snappy => Codec::SNAPPY,
+        Compression::None => Codec::UNCOMPRESSED,
+    };
+    let inputs = serde_json::to_string(&run.inputs).unwrap_or_default();
+    let meta = |key: &str, value: String| KeyValue::new(format!("mirrorflow.{key}"), value);
+    WriterProperties::builder()
+        // Version 1 pages and encodings: what every engine reads.
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(codec)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_dictionary_enabled(true)
+        // Page statistics and the page index: engines skip pages by time and address.
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_key_value_metadata(Some(vec![
+            meta("version", env!("CARGO_PKG_VERSION").to_owned()),
+            meta("interval_secs", run.interval_secs.to_string()),
+            meta("flow_rate", run.flow_rate.to_string()),
+            meta("packet_rate", run.packet_rate.to_string()),
+            meta("inputs", inputs),
+            meta("run_id", run_id.to_owned()),
+            meta("schema", "flow-record.md §4".to_owned()),
+        ]))
+        .build()
+}
+
+/// Hours since the epoch of the record's interval: its partition.
+fn hour_of(record: &FlowRecord) -> u64 {
+    record.interval.start.secs() / 3600
+}
+
+/// Capture time in Parquet's unit: microseconds, truncated (flow-record.md §4).
+fn micros(ts: Timestamp) -> i64 {
+    (ts.nanos() / 1_000) as i64
+}
+
+/// `DIR/date=YYYY-MM-DD` and `DIR/date=YYYY-MM-DD/hour=HH` of an hour since the epoch.
+fn partition(dir: &Path, hour: u64) -> (PathBuf, PathBuf) {
+    let (y, m, d) = civil_date(hour / 24);
+    let date_dir = dir.join(format!("date={y:04}-{m:02}-{d:02}"));
+    let hour_dir = date_dir.join(format!("hour={:02}", hour % 24));
+    (date_dir, hour_dir)
+}
+
+/// `20261124T070000Z`: a UTC time that sorts as text.
+fn compact_utc(secs: u64) -> String {
+    let (y, m, d) = civil_date(secs / 86_400);
+    let s = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Year, month, day of a day since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Creates a partition folder (not its parents: a removed output folder is
+/// an error, not something to recreate) and makes its name durable.
+fn make_dir(dir: &Path, parent: &Path) -> Result<(), Error> {
+    let create = |source| Error::Create {
+        path: dir.to_owned(),
+        source,
+    };
+    match fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent).map_err(create),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(create(e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// An I/O failure inside the Parquet writer becomes a write (or finish)
+/// error naming the file; anything else stays a Parquet error.
+fn io_or_parquet(path: &Path, error: ParquetError, finishing: bool) -> Error {
+    let path = path.to_owned();
+    match error {
+        ParquetError::External(inner) => match inner.downcast::<io::Error>() {
+            Ok(source) if finishing => Error::Finish {
+                path,
+                source: *source,
+            },
+            Ok(source) => Error::Write {
+                path,
+                source: *source,
+            },
+            Err(other) => Error::Parquet {
+                path,
+                source: ParquetError::External(other),
+            },
+        },
+        other => Error::Parquet {
+            path,
+            source: other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture::{decode::decode, LinkType, RawPacket};
+    use flowagg::{FlowKey, Interval, ObsId, ObservationPoint};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// IPv4/UDP 10.0.0.1:12345 → 10.0.0.2:53, no payload (LINKTYPE_RAW).
+    static UDP4: [u8; 28] = [
+        0x45, 0x00, 0x00, 0x1c, // version 4, IHL 5; total length 28
+        0x00, 0x01, 0x00, 0x00, // id 1; no fragment
+        0x40, 0x11, 0x00, 0x00, // TTL 64, protocol 17 (UDP), checksum unchecked
+        10, 0, 0, 1, // source
+        10, 0, 0, 2, // destination
+        0x30, 0x39, 0x00, 0x35, // ports 12345 → 53
+        0x00, 0x08, 0x00, 0x00, // UDP length 8, checksum 0
+    ];
+
+    /// A one-packet record at `secs` since the epoch, 5 s interval.
+    fn record(secs: u64) -> FlowRecord {
+        let ts = Timestamp::from_parts(secs, 123_456_789);
+        let packet = RawPacket {
+            ts,
+            link: LinkType::RAW,
+            interface: 0,
+            orig_len: 28,
+            data: &UDP4,
+        };
+        let key = FlowKey::from_decoded(&decode(&packet).unwrap(), ObsId(0));
+        FlowRecord {
+            interval: Interval::containing(ts, 5),
+            observation: ObservationPoint::default(),
+            key,
+            packets: 1,
+            bytes: 28,
+            payload_bytes: 0,
+            first: ts,
+            last: ts,
+            tcp_flags: 0,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mirrorflow-parquet-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Every file under `dir`, relative, sorted.
+    fn files(dir: &Path) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    fn rows(path: &Path) -> usize {
+        ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum()
+    }
+
+    // 2026-11-24 07:00:00 UTC (date -u -d 2026-11-24T07:00:00Z +%s).
+    const H07: u64 = 1_795_503_600;
+
+    #[test]
+    fn civil_dates_and_compact_names() {
+        // date -u -d @1795012439 → 2026-11-18 14:33:59
+        assert_eq!(compact_utc(1_795_012_439), "20261118T143359Z");
+        assert_eq!(compact_utc(0), "19700101T000000Z");
+        // date -u -d @1709164800 → 2024-02-29 00:00:00 (a leap day)
+        assert_eq!(civil_date(1_709_164_800 / 86_400), (2024, 2, 29));
+        assert_eq!(compact_utc(H07), "20261124T070000Z");
+    }
+
+    #[test]
+    fn records_of_two_hours_go_to_two_partitions() {
+        let dir = scratch("partitions");
+        let mut writer =
+            ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+        let records = [record(H07 + 10), record(H07 + 20), record(H07 + 3600)];
+        writer.write(&records).unwrap();
+        writer.finish().unwrap();
+        let files = files(&dir);
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files[0].starts_with("date=2026-11-24/hour=07/20261124T070010Z-"));
+        assert!(files[1].starts_with("date=2026-11-24/hour=08/20261124T080000Z-"));
+        assert!(files.iter().all(|f| f.ends_with(".parquet")));
+        assert_eq!(rows(&dir.join(&files[0])), 2);
+        assert_eq!(rows(&dir.join(&files[1])), 1);
+    }
+
+    #[test]
+    fn nothing_appears_before_finish_and_a_dropped_writer_leaves_nothing() {
+        let dir = scratch("drop");
+        let mut writer =
+            ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+        writer.write(&[record(H07)]).unwrap();
+        let during = files(&dir);
+        assert_eq!(during.len(), 1);
+        assert!(
+            during[0].contains("/hour=07/."),
+            "temporary name: {during:?}"
+        );
+        drop(writer);
+        assert!(files(&dir).is_empty());
+    }
+
+    #[test]
+    fn rotation_by_size_starts_a_new_file() {
+        let dir = scratch("rotate");
+        let options = ParquetOptions {
+            rotate_bytes: Some(1),
+            ..ParquetOptions::default()
+        };
+        let mut writer = ParquetWriter::create(&dir, options, RunInfo::default()).unwrap();
+        for i in 0..3 {
+            writer.write(&[record(H07 + i)]).unwrap();
+        }
+        assert_eq!(writer.files_written(), 3, "each write passed 1 byte");
+        writer.finish().unwrap();
+        let files = files(&dir);
+        assert_eq!(files.len(), 3);
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted);
+    }
+
+    #[test]
+    fn two_writers_at_once_never_collide_and_sort_in_time_order() {
+        let dir = scratch("two");
+        let mut a =
+            ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+        let mut b =
+            ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+        assert_ne!(a.run_id, b.run_id);
+        let (a_id, b_id) = (a.run_id.clone(), b.run_id.clone());
+        b.write(&[record(H07 + 5)]).unwrap();
+        a.write(&[record(H07 + 5)]).unwrap();
+        b.finish().unwrap();
+        a.finish().unwrap();
+        let files = files(&dir);
+        assert_eq!(files.len(), 2, "{files:?}");
+        // Same first interval: the earlier run's file sorts first.
+        assert!(
+            files[0].contains(&a_id) && files[1].contains(&b_id),
+            "{files:?}"
+        );
+    }
+
+    #[test]
+    fn metadata_names_tool_interval_sampling_and_inputs() {
+        let dir = scratch("meta");
+        let run = RunInfo {
+            flow_rate: 0.5,
+            packet_rate: 0.25,
+            interval_secs: 60,
+            inputs: vec!["a.pcap".into()],
+        };
+        let mut writer = ParquetWriter::create(&dir, ParquetOptions::default(), run).unwrap();
+        writer.write(&[record(H07)]).unwrap();
+        writer.finish().unwrap();
+        let path = dir.join(&files(&dir)[0]);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+        let meta = builder.metadata().file_metadata();
+        let kv: std::collections::HashMap<_, _> = meta
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(kv["mirrorflow.version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(kv["mirrorflow.interval_secs"], "60");
+        assert_eq!(kv["mirrorflow.flow_rate"], "0.5");
+        assert_eq!(kv["mirrorflow.packet_rate"], "0.25");
+        assert_eq!(kv["mirrorflow.inputs"], r#"["a.pcap"]"#);
+        let column = builder.metadata().row_group(0).column(0);
+        // The level is not stored in the file, only the codec.
+        assert!(matches!(column.compression(), Codec::ZSTD(_)));
+    }
+
+    #[test]
+    fn a_file_as_output_folder_fails_at_create() {
+        let dir = scratch("file");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flows.parquet");
+        fs::write(&path, b"").unwrap();
+        let err = ParquetWriter::create(&path, ParquetOptions::default(), RunInfo::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("flows.parquet") && err.contains("not a folder"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_removed_output_folder_fails_naming_the_path() {
+        let dir = scratch("removed");
+        let mut writer =
+            ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        let err = writer.write(&[record(H07)]).unwrap_err().to_string();
+        assert!(err.contains(dir.to_str().unwrap()), "{err}");
+        assert!(!dir.exists(), "not recreated");
+    }
+}
