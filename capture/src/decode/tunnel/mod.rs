@@ -608,3 +608,67 @@ mod tests {
         assert_eq!(d.mirror, None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use crate::{
+        decode::{decode_with, Decap, DecodeConfig},
+        LinkType, RawPacket, Timestamp,
+    };
+
+    /// Ethernet + IPv4 (protocol `proto`, Total Length as declared by the
+    /// caller's bytes) carrying `payload`; for UDP, a UDP header to `port`.
+    fn outer(proto: u8, port: u16, payload: &[u8]) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        if proto == 17 {
+            l4.extend_from_slice(&[0xc0, 0x00]);
+            l4.extend_from_slice(&port.to_be_bytes());
+            l4.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            l4.extend_from_slice(&[0, 0]);
+        }
+        l4.extend_from_slice(payload);
+        let mut f = vec![4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 0x08, 0x00, 0x45, 0];
+        f.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+        f.extend_from_slice(&l4);
+        f
+    }
+
+    /// A tunnel header prefix of each kind, to put random bytes behind.
+    fn tunnel() -> impl Strategy<Value = (u8, u16, Vec<u8>)> {
+        prop_oneof![
+            Just((17u8, 4789u16, vec![0x08, 0, 0, 0, 0, 0, 1, 0])),
+            (0u8..64).prop_map(|words| (17, 6081, vec![words, 0, 0x65, 0x58, 0, 0, 1, 0])),
+            (0u8..64).prop_map(|words| (17, 6081, vec![words, 0, 0x08, 0x00, 0, 0, 1, 0])),
+            any::<u8>().prop_map(|flags| (47, 0, vec![flags & 0xb0, 0, 0x65, 0x58])),
+            any::<u8>().prop_map(|flags| (47, 0, vec![flags & 0xb0, 0, 0x88, 0xbe])),
+            any::<u8>().prop_map(|flags| (47, 0, vec![flags & 0xb0, 0, 0x22, 0xeb])),
+            any::<u8>().prop_map(|flags| (47, 0, vec![flags & 0xb0, 0, 0x08, 0x00])),
+            Just((4, 0, vec![])),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_inside_any_tunnel_decode_without_panic(
+            (proto, port, header) in tunnel(),
+            body in prop::collection::vec(any::<u8>(), 0..400),
+            cut in 0usize..500,
+            deep in any::<bool>(),
+        ) {
+            let mut payload = header;
+            payload.extend_from_slice(&body);
+            let frame = outer(proto, port, &payload);
+            let data = &frame[..cut.min(frame.len())];
+            let packet = RawPacket { ts: Timestamp(0), link: LinkType::ETHERNET, interface: 0, orig_len: frame.len() as u32, data };
+            let config = DecodeConfig::new(if deep { Decap::Deep } else { Decap::Mirror }, &[]).unwrap();
+            if let Ok(d) = decode_with(&packet, &config) {
+                prop_assert!(d.ip_header_len <= d.ip_len);
+                prop_assert!(d.payload_len() <= d.ip_len);
+                prop_assert!(d.ip_payload.len() <= d.ip_len as usize);
+            }
+        }
+    }
+}
