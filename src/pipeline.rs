@@ -117,7 +117,8 @@ pub fn replay(
         let (tx, rx) = bounded::<ToShard>(IN_FLIGHT);
         to_shards.push(tx);
         let shard = Shard::new(config, points.clone());
-        let (done_tx, empty_tx, progress) = (done_tx.clone(), empty_tx.clone(), Arc::clone(&progress));
+        let (done_tx, empty_tx, progress) =
+            (done_tx.clone(), empty_tx.clone(), Arc::clone(&progress));
         shards.push(
             thread::Builder::new()
                 .name(format!("shard-{index}"))
@@ -131,14 +132,22 @@ pub fn replay(
         thread::Builder::new()
             .name("reader".into())
             .spawn(move || {
-                let mut reader = Reader::new(&config, &decode, points, to_shards, empty_rx, progress);
+                let mut reader =
+                    Reader::new(&config, &decode, points, to_shards, empty_rx, progress);
                 reader.read_all(&inputs, quiet);
                 reader.finish()
             })
             .context("cannot start the reader thread")?
     };
 
-    let written = export_closings(&done_rx, &mut sink, threads, &progress, bar.as_ref(), started);
+    let written = export_closings(
+        &done_rx,
+        &mut sink,
+        threads,
+        &progress,
+        bar.as_ref(),
+        started,
+    );
     // On a write failure, hanging up stops the shards, whose hang-up stops the reader.
     drop(done_rx);
     let report = reader.join().expect("reader thread panicked");
@@ -182,10 +191,13 @@ fn export_closings(
     bar: Option<&ProgressBar>,
     started: Instant,
 ) -> Result<(), export::Error> {
-    let mut pending: BTreeMap<u64, (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>)> =
+        BTreeMap::new();
     let mut out = Vec::new();
     for answer in done.iter() {
-        let entry = pending.entry(answer.event).or_insert_with(|| (0, Vec::new(), Vec::new()));
+        let entry = pending
+            .entry(answer.event)
+            .or_insert_with(|| (0, Vec::new(), Vec::new()));
         entry.0 += 1;
         entry.1.push(answer.closed);
         entry.2.push(answer.late);
@@ -200,8 +212,13 @@ fn export_closings(
         }
         if let Some(bar) = bar {
             bar.set_position(progress.consumed.load(Ordering::Relaxed));
-            let pps = progress.counted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-            let open: usize = progress.open_flows.iter().map(|o| o.load(Ordering::Relaxed)).sum();
+            let pps =
+                progress.counted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            let open: usize = progress
+                .open_flows
+                .iter()
+                .map(|o| o.load(Ordering::Relaxed))
+                .sum();
             bar.set_message(format!("{pps:.0} packets/s, {open} flows open"));
         }
     }
@@ -228,7 +245,14 @@ fn run_shard(
             ToShard::Close { event, watermark } => {
                 let (mut closed, mut late) = (Vec::new(), Vec::new());
                 shard.close(watermark, &mut closed, &mut late);
-                if done.send(Closed { event, closed, late }).is_err() {
+                if done
+                    .send(Closed {
+                        event,
+                        closed,
+                        late,
+                    })
+                    .is_err()
+                {
                     break; // the writer failed; it reports why
                 }
             }
@@ -267,7 +291,9 @@ impl Reader {
             observer: Observer::new(config, points),
             clock: Clock::new(config.interval_secs, config.lateness_secs),
             decode: decode.clone(),
-            batches: (0..to_shards.len()).map(|_| Vec::with_capacity(BATCH)).collect(),
+            batches: (0..to_shards.len())
+                .map(|_| Vec::with_capacity(BATCH))
+                .collect(),
             to_shards,
             empties,
             progress,
@@ -325,7 +351,10 @@ impl Reader {
                     }
                     Err(e) => {
                         self.report.decode.record(&e);
-                        if e.kind == ErrorKind::UnsupportedLink && warned.insert((index, packet.interface)) && !quiet {
+                        if e.kind == ErrorKind::UnsupportedLink
+                            && warned.insert((index, packet.interface))
+                            && !quiet
+                        {
                             eprintln!(
                                 "mirrorflow: warning: '{}' interface {} has link type {}, which mirrorflow does not decode; its packets are counted and skipped",
                                 input.name().display(),
@@ -339,8 +368,12 @@ impl Reader {
                     self.close(self.clock.watermark());
                 }
                 if self.report.packets_read % 65_536 == 0 {
-                    self.progress.consumed.store(done_before + capture.bytes_consumed(), Ordering::Relaxed);
-                    self.progress.counted.store(self.report.packets_counted, Ordering::Relaxed);
+                    self.progress
+                        .consumed
+                        .store(done_before + capture.bytes_consumed(), Ordering::Relaxed);
+                    self.progress
+                        .counted
+                        .store(self.report.packets_counted, Ordering::Relaxed);
                 }
             }
             done_before += capture.bytes_consumed();
@@ -358,7 +391,10 @@ impl Reader {
     }
 
     fn send_batch(&mut self, shard: usize) {
-        let empty = self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let empty = self
+            .empties
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batches[shard], empty);
         if self.to_shards[shard].send(ToShard::Batch(full)).is_err() {
             self.stopped = true;
@@ -371,7 +407,10 @@ impl Reader {
             if !self.batches[shard].is_empty() {
                 self.send_batch(shard);
             }
-            let message = ToShard::Close { event: self.event, watermark };
+            let message = ToShard::Close {
+                event: self.event,
+                watermark,
+            };
             if self.to_shards[shard].send(message).is_err() {
                 self.stopped = true;
             }

@@ -216,12 +216,27 @@ fn output_is_byte_identical_for_any_thread_count() {
     for capture in &captures {
         let capture = capture.to_str().unwrap();
         // Short intervals and lateness so that closings and late records happen.
-        let run = |threads: &str| mirrorflow(&["replay", "-q", "--threads", threads, "--interval", "1", "--lateness", "0", capture]);
+        let run = |threads: &str| {
+            mirrorflow(&[
+                "replay",
+                "-q",
+                "--threads",
+                threads,
+                "--interval",
+                "1",
+                "--lateness",
+                "0",
+                capture,
+            ])
+        };
         let one = run("1");
         for threads in ["2", "4", "7"] {
             let many = run(threads);
             assert_eq!(one.status.code(), many.status.code(), "{capture}");
-            assert!(one.stdout == many.stdout, "{capture}: --threads 1 and {threads} differ");
+            assert!(
+                one.stdout == many.stdout,
+                "{capture}: --threads 1 and {threads} differ"
+            );
         }
     }
 }
@@ -254,10 +269,18 @@ fn gre_captures_including_outer_fragments_and_unknown_payloads() {
         287,
         &[("non_ip", 10), ("tunnel_fragment_continuations", 39)],
     );
-    check_stats("tcpdump-various-gre.pcap", 100, &[("non_ip", 70), ("unknown_encapsulation", 30)]);
+    check_stats(
+        "tcpdump-various-gre.pcap",
+        100,
+        &[("non_ip", 70), ("unknown_encapsulation", 30)],
+    );
 }
 
 #[test]
 fn big_tcp_total_length_zero_is_malformed() {
-    check_stats("tcpdump-bigtcp-ipv4-vxlan-ipv4.pcap", 1, &[("malformed/ipv4.malformed", 1)]);
+    check_stats(
+        "tcpdump-bigtcp-ipv4-vxlan-ipv4.pcap",
+        1,
+        &[("malformed/ipv4.malformed", 1)],
+    );
 }

@@ -81,12 +81,42 @@ mod tests {
     #[test]
     fn closes_once_packet_time_passes_end_plus_lateness() {
         let mut clock = Clock::new(5, 1);
-        assert_eq!(clock.tick(Timestamp(S)), Tick { late: false, closes: false });
-        assert_eq!(clock.tick(Timestamp(6 * S - 1)), Tick { late: false, closes: false });
-        assert_eq!(clock.tick(Timestamp(6 * S)), Tick { late: false, closes: true });
+        assert_eq!(
+            clock.tick(Timestamp(S)),
+            Tick {
+                late: false,
+                closes: false
+            }
+        );
+        assert_eq!(
+            clock.tick(Timestamp(6 * S - 1)),
+            Tick {
+                late: false,
+                closes: false
+            }
+        );
+        assert_eq!(
+            clock.tick(Timestamp(6 * S)),
+            Tick {
+                late: false,
+                closes: true
+            }
+        );
         // [0,5) is closed now: a packet of it is late; [5,10) is still open.
-        assert_eq!(clock.tick(Timestamp(4 * S)), Tick { late: true, closes: false });
-        assert_eq!(clock.tick(Timestamp(9 * S)), Tick { late: false, closes: false });
+        assert_eq!(
+            clock.tick(Timestamp(4 * S)),
+            Tick {
+                late: true,
+                closes: false
+            }
+        );
+        assert_eq!(
+            clock.tick(Timestamp(9 * S)),
+            Tick {
+                late: false,
+                closes: false
+            }
+        );
     }
 
     #[test]
@@ -94,7 +124,19 @@ mod tests {
         let mut clock = Clock::new(5, 1);
         clock.tick(Timestamp(S));
         clock.tick(Timestamp(7 * S));
-        assert_eq!(clock.tick(Timestamp(100 * S)), Tick { late: false, closes: true });
-        assert_eq!(clock.tick(Timestamp(7 * S)), Tick { late: true, closes: false });
+        assert_eq!(
+            clock.tick(Timestamp(100 * S)),
+            Tick {
+                late: false,
+                closes: true
+            }
+        );
+        assert_eq!(
+            clock.tick(Timestamp(7 * S)),
+            Tick {
+                late: true,
+                closes: false
+            }
+        );
     }
 }

@@ -153,7 +153,12 @@ impl Shard {
     /// key); the late records held so far go to `late`, sorted by (interval,
     /// observation point, key). Called at every closing the clock announces,
     /// so every shard flushes its late records at the same points.
-    pub fn close(&mut self, watermark: Timestamp, closed: &mut Vec<FlowRecord>, late: &mut Vec<FlowRecord>) {
+    pub fn close(
+        &mut self,
+        watermark: Timestamp,
+        closed: &mut Vec<FlowRecord>,
+        late: &mut Vec<FlowRecord>,
+    ) {
         while self
             .open
             .first()
@@ -279,9 +284,15 @@ mod tests {
     /// Drives `shards` shards as the pipeline does: a clock in packet
     /// order, observations split by hash, closings announced to all, the
     /// outputs merged.
-    fn run_sharded(config: &AggConfig, batches: &[&[Observation]], shards: usize) -> Vec<FlowRecord> {
+    fn run_sharded(
+        config: &AggConfig,
+        batches: &[&[Observation]],
+        shards: usize,
+    ) -> Vec<FlowRecord> {
         let table = points();
-        let mut shard: Vec<_> = (0..shards).map(|_| Shard::new(config, table.clone())).collect();
+        let mut shard: Vec<_> = (0..shards)
+            .map(|_| Shard::new(config, table.clone()))
+            .collect();
         let mut clock = crate::Clock::new(config.interval_secs, config.lateness_secs);
         let (mut closed, mut late) = (vec![Vec::new(); shards], vec![Vec::new(); shards]);
         let mut out = Vec::new();
@@ -295,7 +306,10 @@ mod tests {
         for batch in batches {
             for obs in *batch {
                 let tick = clock.tick(obs.ts);
-                let obs = Observation { late: tick.late, ..*obs };
+                let obs = Observation {
+                    late: tick.late,
+                    ..*obs
+                };
                 shard[crate::merge::shard_of(obs.hash, shards)].push(&obs);
                 if tick.closes {
                     close_all(&mut shard, clock.watermark(), &mut out);
