@@ -34,7 +34,7 @@ pub struct ReplayArgs {
 /// Options shared by `replay` and `live` (cli.md).
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// File to write; - for stdout.
+    /// File to write (- for stdout); with -f parquet, the folder to write (required).
     #[arg(short = 'o', long = "out", default_value = "-", value_name = "PATH")]
     pub out: PathBuf,
     /// Output format.
@@ -73,6 +73,26 @@ pub struct RunArgs {
     /// Drop duplicate copies of a packet seen within WINDOW (e.g. 2ms, 500us).
     #[arg(long, value_name = "WINDOW", value_parser = parse_window)]
     pub dedup: Option<std::time::Duration>,
+    /// Parquet: compression codec of the files [default: zstd].
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compression: Option<CompressionArg>,
+    /// Parquet: start a new file when the one being written passes N MiB.
+    #[arg(long = "rotate-mb", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_mb: Option<u64>,
+    /// Parquet: start a new file when the one being written has been open N seconds (wall clock).
+    #[arg(long = "rotate-secs", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_secs: Option<u64>,
+}
+
+/// `--compression` values (cli.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// zstd: the smallest files; every engine reads it.
+    Zstd,
+    /// Snappy: faster to write, larger.
+    Snappy,
+    /// No compression.
+    None,
 }
 
 impl RunArgs {
@@ -110,4 +130,6 @@ fn parse_window(text: &str) -> Result<std::time::Duration, String> {
 pub enum Format {
     /// Flow-log NDJSON (GCP VPC Flow Logs field names).
     Json,
+    /// Hive-partitioned Parquet files in the folder given by -o.
+    Parquet,
 }

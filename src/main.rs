@@ -17,7 +17,7 @@ use clap::Parser;
 use flowagg::AggConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, DecapArg, ReplayArgs};
+use crate::cli::{Cli, Command, CompressionArg, DecapArg, Format, ReplayArgs, RunArgs};
 use capture::decode::{Decap, DecodeConfig, MAX_VXLAN_PORTS};
 
 fn main() -> ExitCode {
@@ -84,7 +84,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let sink = export::Sink::ndjson(&run.out, run_info)?;
+    let sink = open_sink(run, run_info)?;
     let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let total: Option<u64> = inputs.iter().map(|i| i.len()).sum();
         let bar = ProgressBar::new(total.unwrap_or(0));
@@ -96,7 +96,15 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let outcome = pipeline::replay(inputs, &config, &decode, sink, run.threads(), run.quiet, progress)?;
+    let outcome = pipeline::replay(
+        inputs,
+        &config,
+        &decode,
+        sink,
+        run.threads(),
+        run.quiet,
+        progress,
+    )?;
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)
@@ -113,4 +121,37 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The output of `-f`/`-o`, opened now so that an unwritable one fails
+/// before any packet is read.
+fn open_sink(run: &RunArgs, info: export::RunInfo) -> Result<export::Sink> {
+    match run.format {
+        Format::Json => {
+            let parquet_only = [
+                ("--compression", run.compression.is_some()),
+                ("--rotate-mb", run.rotate_mb.is_some()),
+                ("--rotate-secs", run.rotate_secs.is_some()),
+            ];
+            if let Some((flag, _)) = parquet_only.iter().find(|(_, given)| *given) {
+                anyhow::bail!("{flag} is a Parquet option: add -f parquet");
+            }
+            Ok(export::Sink::ndjson(&run.out, info)?)
+        }
+        Format::Parquet => {
+            if run.out == std::path::Path::new("-") {
+                anyhow::bail!("-f parquet writes a folder of files: give it with -o DIR");
+            }
+            let options = export::ParquetOptions {
+                compression: match run.compression.unwrap_or(CompressionArg::Zstd) {
+                    CompressionArg::Zstd => export::Compression::Zstd,
+                    CompressionArg::Snappy => export::Compression::Snappy,
+                    CompressionArg::None => export::Compression::None,
+                },
+                rotate_bytes: run.rotate_mb.map(|mb| mb.saturating_mul(1 << 20)),
+                rotate_after: run.rotate_secs.map(std::time::Duration::from_secs),
+            };
+            Ok(export::Sink::parquet(&run.out, options, info)?)
+        }
+    }
 }
