@@ -24,8 +24,8 @@ pub fn merge_into(parts: &mut [Vec<FlowRecord>], out: &mut Vec<FlowRecord>) {
             .iter()
             .zip(&heads)
             .enumerate()
-            .filter_map(|(i, (part, &at))| part.get(at).map(|r| (i, r.order())))
-            .min_by(|a, b| a.1.cmp(&b.1));
+            .filter_map(|(i, (part, &at))| part.get(at).map(|r| (i, r)))
+            .min_by(|a, b| a.1.order(b.1));
         let Some((i, _)) = next else { break };
         out.push(parts[i][heads[i]]);
         heads[i] += 1;

@@ -30,9 +30,13 @@ pub struct FlowRecord {
 
 impl FlowRecord {
     /// The output order: interval, then observation point, then key.
+    /// Compares by reference: records are sorted by the million.
     #[inline]
-    pub fn order(&self) -> (Interval, ObservationPoint, FlowKey) {
-        (self.interval, self.observation, self.key)
+    pub fn order(&self, other: &FlowRecord) -> std::cmp::Ordering {
+        self.interval
+            .cmp(&other.interval)
+            .then_with(|| self.observation.cmp(&other.observation))
+            .then_with(|| self.key.cmp(&other.key))
     }
 
     /// TCP flags, for TCP flows only.

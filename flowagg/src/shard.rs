@@ -219,7 +219,7 @@ impl Shard {
         let start = out.len();
         let points = self.points.snapshot();
         out.extend(flows.drain().map(|e| e.record(interval, &points)));
-        out[start..].sort_unstable_by_key(FlowRecord::order);
+        out[start..].sort_unstable_by(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
         self.stats.intervals_closed += 1;
         self.spare.push(flows);
@@ -233,7 +233,7 @@ impl Shard {
                 .drain()
                 .map(|(interval, e)| e.record(interval, &points)),
         );
-        out[start..].sort_unstable_by_key(FlowRecord::order);
+        out[start..].sort_unstable_by(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
     }
 }
