@@ -13,7 +13,7 @@
 use std::io::Cursor;
 
 use capture::{
-    decode::{decode, Decoded, IpView},
+    decode::{decode, decode_with, Decap, DecodeConfig, Decoded, IpView},
     source::CaptureReader,
     ErrorKind, LinkType, RawPacket, Timestamp,
 };
@@ -81,19 +81,32 @@ pub fn check_decoded(decoded: &Decoded<'_>, frame: &[u8]) {
         decoded.transport.header_len(),
         decoded.ip_len
     );
+    // The captured IP payload ends at the declared length.
+    let declared_payload = decoded.ip_len - decoded.ip_header_len;
+    assert!(
+        decoded.ip_payload.len() <= declared_payload as usize,
+        "ip_payload of {} bytes > declared {declared_payload}",
+        decoded.ip_payload.len()
+    );
     // Touch the remaining accessors (they must not panic either).
+    let _ = decoded.transport_header();
     let _ = decoded.transport.ports();
     let _ = decoded.transport.tcp_flags();
 }
 
-/// Target `decode`: the first 2 bytes pick a link type, the rest is the frame.
-pub fn decode_frame(data: &[u8]) {
-    let Some((selector, frame)) = data.split_first_chunk::<2>() else {
-        return;
-    };
-    let link = link_for(*selector);
-    match decode(&packet(link, frame)) {
-        Ok(decoded) => check_decoded(&decoded, frame),
+/// The `--decap` settings besides the default: `none` (tunnels stay outer
+/// flows) and `deep` (IP-in-IP peeled too) with Linux's VXLAN port 8472.
+fn other_configs() -> [DecodeConfig; 2] {
+    [
+        DecodeConfig::new(Decap::None, &[]).expect("one VXLAN port"),
+        DecodeConfig::new(Decap::Deep, &[8472]).expect("two VXLAN ports"),
+    ]
+}
+
+/// Checks one decode result of `frame` on `link`.
+fn check_result(link: LinkType, frame: &[u8], result: &Result<Decoded<'_>, capture::DecodeError>) {
+    match result {
+        Ok(decoded) => check_decoded(decoded, frame),
         Err(e) => {
             if !link.is_supported() {
                 assert_eq!(e.kind, ErrorKind::UnsupportedLink, "link {link}: {e}");
@@ -108,6 +121,25 @@ pub fn decode_frame(data: &[u8]) {
             );
         }
     }
+}
+
+/// Target `decode`: the first 2 bytes pick a link type, the rest is the frame,
+/// decoded with the default settings (mirror tunnels peeled) and with
+/// `--decap none` and `--decap deep`.
+pub fn decode_frame(data: &[u8]) {
+    let Some((selector, frame)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let link = link_for(*selector);
+    let raw = packet(link, frame);
+    check_result(link, frame, &decode(&raw));
+    let [none, deep] = other_configs();
+    let kept = decode_with(&raw, &none);
+    check_result(link, frame, &kept);
+    if let Ok(decoded) = &kept {
+        assert_eq!(decoded.mirror, None, "--decap none removed a tunnel");
+    }
+    check_result(link, frame, &decode_with(&raw, &deep));
 }
 
 /// Target `read_capture`: the whole input as a pcap/pcapng file; every packet
