@@ -182,6 +182,10 @@ pub fn replay(
     })
 }
 
+/// The answers to one closing so far: how many shards answered, their
+/// closed-interval records and their late records.
+type Answers = (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>);
+
 /// Collects every shard's answer to each closing, merges them, writes them.
 fn export_closings(
     done: &Receiver<Closed>,
@@ -191,8 +195,7 @@ fn export_closings(
     bar: Option<&ProgressBar>,
     started: Instant,
 ) -> Result<(), export::Error> {
-    let mut pending: BTreeMap<u64, (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>)> =
-        BTreeMap::new();
+    let mut pending: BTreeMap<u64, Answers> = BTreeMap::new();
     let mut out = Vec::new();
     for answer in done.iter() {
         let entry = pending
