@@ -4,6 +4,8 @@
 mod common;
 mod encap;
 mod errors;
+mod export;
 mod intervals;
 mod replay;
+mod robustness;
 mod sampling;
