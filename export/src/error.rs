@@ -1,4 +1,6 @@
-//! Output failures: each names the path and the cause.
+//! Output failures: each names the path; the cause is the error's
+//! `source()`, which the binary prints after it (`{:#}` of anyhow), so the
+//! cause is said once.
 
 use std::{io, path::PathBuf};
 
@@ -10,7 +12,7 @@ use parquet::errors::ParquetError;
 #[non_exhaustive]
 pub enum Error {
     /// The output (or its temporary file) could not be created.
-    #[error("cannot create output in '{path}': {source}")]
+    #[error("cannot create output in '{path}'")]
     Create {
         /// The path that was to be created.
         path: PathBuf,
@@ -18,7 +20,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Writing records failed (disk full, folder removed, closed pipe…).
-    #[error("cannot write '{path}': {source}")]
+    #[error("cannot write '{path}'")]
     Write {
         /// The output being written (`-` for stdout).
         path: PathBuf,
@@ -26,7 +28,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Flushing, syncing or renaming the finished file failed.
-    #[error("cannot finish '{path}': {source}")]
+    #[error("cannot finish '{path}'")]
     Finish {
         /// The final path of the output.
         path: PathBuf,
@@ -40,7 +42,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// Encoding a Parquet file failed for a reason other than I/O.
-    #[error("cannot write '{path}': {source}")]
+    #[error("cannot write '{path}'")]
     Parquet {
         /// The final path of the file being written.
         path: PathBuf,
@@ -49,7 +51,7 @@ pub enum Error {
     },
     /// Records could not be assembled into Arrow arrays (a bug: the arrays do
     /// not match the schema).
-    #[error("cannot build a batch of records: {0}")]
+    #[error("cannot build a batch of records")]
     Arrow(#[from] ArrowError),
 }
 
