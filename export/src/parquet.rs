@@ -752,6 +752,27 @@ mod tests {
     }
 
     #[test]
+    fn rotation_by_age_starts_a_new_file() {
+        let dir = scratch("rotate-age");
+        let options = ParquetOptions {
+            rotate_after: Some(Duration::from_secs(1)),
+            ..ParquetOptions::default()
+        };
+        let mut writer = ParquetWriter::create(&dir, options, RunInfo::default()).unwrap();
+        writer.write(&[record(H07)]).unwrap();
+        writer.write(&[record(H07 + 1)]).unwrap();
+        assert_eq!(writer.files_written(), 0, "younger than 1 s");
+        std::thread::sleep(Duration::from_millis(1100));
+        writer.write(&[record(H07 + 2)]).unwrap();
+        assert_eq!(writer.files_written(), 1, "the old file closed first");
+        writer.finish().unwrap();
+        let files = files(&dir);
+        assert_eq!(files.len(), 2);
+        assert_eq!(rows(&dir.join(&files[0])), 2);
+        assert_eq!(rows(&dir.join(&files[1])), 1);
+    }
+
+    #[test]
     fn two_writers_at_once_never_collide_and_sort_in_time_order() {
         let dir = scratch("two");
         let mut a =
