@@ -549,6 +549,7 @@ fn schema_table() -> String {
                 Kind::Int32 => ("Int32", "number"),
                 Kind::Int64 => ("Int64", "number"),
                 Kind::Float64 => ("Float64", "number"),
+                Kind::Boolean => ("Boolean", "true or absent"),
                 Kind::Timestamp => ("Timestamp(µs, UTC)", "RFC 3339 string, ns"),
             };
             let json = if f.nullable {

@@ -68,6 +68,12 @@ impl<W: Write> NdjsonWriter<W> {
         Ok(())
     }
 
+    /// Flushes the underlying writer, so a reader of a live output (a pipe,
+    /// `tail -f`) sees every line written so far.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     /// The underlying writer.
     pub fn get_ref(&self) -> &W {
         &self.out
@@ -149,6 +155,11 @@ impl<W: Write> NdjsonWriter<W> {
         key(b, schema::INTERFACE.name);
         number(b, point.interface);
         b.push(b'}');
+        if r.partial {
+            b.extend_from_slice(b",\"");
+            b.extend_from_slice(schema::PARTIAL.name.as_bytes());
+            b.extend_from_slice(b"\":true");
+        }
         b.extend_from_slice(&self.tail);
     }
 }
@@ -223,6 +234,7 @@ mod tests {
             first: Timestamp::from_parts(1_700_000_003, 1),
             last: Timestamp::from_parts(1_700_000_004, 999_999_999),
             tcp_flags: 0x12,
+            partial: true,
         }
     }
 
@@ -273,6 +285,7 @@ mod tests {
             "packets_sent": 3,
             "tcp_flags": 18,
             "mirror": {"encap": "vxlan", "vni": 4096, "session_id": 9, "interface": 2},
+            "partial": true,
             "sampling": {"flow_rate": 0.25, "packet_rate": 0.1}
         });
         assert_eq!(got, want);
@@ -285,10 +298,9 @@ mod tests {
             .icmpv4_echo_request(1, 1)
             .write(&mut packet, &[1, 2, 3])
             .unwrap();
-        let got = line(
-            &record(&packet, capture::LinkType::RAW, ObservationPoint::default()),
-            RunInfo::default(),
-        );
+        let mut r = record(&packet, capture::LinkType::RAW, ObservationPoint::default());
+        r.partial = false;
+        let got = line(&r, RunInfo::default());
         let want = json!({
             "connection": {"src_ip": "255.0.10.1", "dest_ip": "0.0.0.0", "protocol": 1},
             "icmp_type": 8,

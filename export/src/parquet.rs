@@ -45,8 +45,8 @@ use std::{
 };
 
 use arrow_array::{
-    builder::StringBuilder, ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch,
-    StructArray, TimestampMicrosecondArray,
+    builder::StringBuilder, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StructArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{ArrowError, Fields, SchemaRef};
 use capture::Timestamp;
@@ -385,6 +385,9 @@ impl ParquetWriter {
                 key(|r| r.tcp_flags().map(u16::from)),
                 Arc::new(mirror),
                 Arc::new(sampling),
+                Arc::new(BooleanArray::from_iter(
+                    records.iter().map(|r| Some(r.partial)),
+                )),
             ],
         )
     }
@@ -625,6 +628,7 @@ mod tests {
             first: ts,
             last: ts,
             tcp_flags: 0,
+            partial: false,
         }
     }
 

@@ -24,6 +24,8 @@ pub enum Kind {
     Int64,
     /// `Float64`; a JSON number.
     Float64,
+    /// `Boolean`; in JSON `true`, or absent when false.
+    Boolean,
     /// `Timestamp(Microsecond, "UTC")` in Parquet (Spark and BigQuery do not
     /// read nanoseconds); RFC 3339 text with 9 fraction digits in JSON.
     Timestamp,
@@ -70,6 +72,7 @@ impl Field {
             Kind::Int32 => DataType::Int32,
             Kind::Int64 => DataType::Int64,
             Kind::Float64 => DataType::Float64,
+            Kind::Boolean => DataType::Boolean,
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Kind::Struct(fields) => DataType::Struct(arrow_fields(fields)),
         }
@@ -211,6 +214,14 @@ pub const SAMPLING: Field = Field::new(
 );
 
 /// The record's top-level fields, in output order.
+/// `partial`.
+pub const PARTIAL: Field = Field::new(
+    "partial",
+    Kind::Boolean,
+    "written early because `--max-flows` was reached; more records of the flow and interval may follow",
+);
+
+/// The fields of a record, in order.
 pub const RECORD: &[Field] = &[
     CONNECTION,
     ICMP_TYPE,
@@ -225,6 +236,7 @@ pub const RECORD: &[Field] = &[
     TCP_FLAGS,
     MIRROR,
     SAMPLING,
+    PARTIAL,
 ];
 
 fn arrow_fields(fields: &[Field]) -> Fields {
@@ -298,9 +310,11 @@ mod tests {
             ("mirror.interface", DataType::Int32, false),
             ("sampling.flow_rate", DataType::Float64, false),
             ("sampling.packet_rate", DataType::Float64, false),
+            // Not in flow-record.md §4: issue 8's flag for --max-flows.
+            ("partial", DataType::Boolean, false),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");
         }
-        assert_eq!(schema.fields().len(), 13);
+        assert_eq!(schema.fields().len(), 14);
     }
 }

@@ -18,6 +18,8 @@ pub struct Clock {
     watermark: Timestamp,
     /// Open intervals, oldest first: usually one or two.
     open: Vec<Interval>,
+    /// Intervals closed so far.
+    closed: u64,
 }
 
 /// What the clock says of one packet.
@@ -38,6 +40,7 @@ impl Clock {
             lateness_secs,
             watermark: Timestamp(0),
             open: Vec::new(),
+            closed: 0,
         }
     }
 
@@ -60,10 +63,37 @@ impl Clock {
                 .count();
             if closed > 0 {
                 self.open.drain(..closed);
+                self.closed += closed as u64;
                 closes = true;
             }
         }
         Tick { late, closes }
+    }
+
+    /// Advances time to `now` without a packet: a live capture calls this
+    /// with the wall clock when the link is quiet, so intervals still close
+    /// (flow-record.md §5, "or, live, when the wall clock does"). Returns
+    /// whether intervals closed: shards must then close them at
+    /// [`Clock::watermark`]. Packets of a closed interval read later are
+    /// late, as after any closing; time never moves back.
+    pub fn advance_to(&mut self, now: Timestamp) -> bool {
+        if now <= self.watermark {
+            return false;
+        }
+        self.watermark = now;
+        let closed = self
+            .open
+            .iter()
+            .take_while(|i| i.is_closed_at(now, self.lateness_secs))
+            .count();
+        self.open.drain(..closed);
+        self.closed += closed as u64;
+        closed > 0
+    }
+
+    /// Intervals that held a packet and have closed so far.
+    pub fn intervals_closed(&self) -> u64 {
+        self.closed
     }
 
     /// The latest packet time read.
@@ -117,6 +147,22 @@ mod tests {
                 closes: false
             }
         );
+    }
+
+    #[test]
+    fn advance_to_closes_on_time_without_a_packet() {
+        let mut clock = Clock::new(5, 1);
+        clock.tick(Timestamp(S));
+        assert!(!clock.advance_to(Timestamp(6 * S - 1)), "lateness not over");
+        assert!(clock.advance_to(Timestamp(6 * S)));
+        assert_eq!(clock.watermark(), Timestamp(6 * S));
+        assert_eq!(clock.intervals_closed(), 1);
+        // Nothing open: time moves, nothing closes; it never moves back.
+        assert!(!clock.advance_to(Timestamp(60 * S)));
+        assert!(!clock.advance_to(Timestamp(7 * S)));
+        assert_eq!(clock.watermark(), Timestamp(60 * S));
+        // A packet of the interval closed by the wall clock is late.
+        assert!(clock.tick(Timestamp(2 * S)).late);
     }
 
     #[test]

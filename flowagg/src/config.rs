@@ -17,7 +17,14 @@ pub struct AggConfig {
     pub seed: u64,
     /// Drop copies of a packet seen within this many nanoseconds (`--dedup`).
     pub dedup_window_nanos: Option<u64>,
+    /// Flows held at once (`--max-flows`); beyond, the oldest are written
+    /// early as partial records.
+    pub max_flows: usize,
 }
+
+/// The default flow budget: 4 Mi flows, about 0.4–0.8 GiB of flow tables at
+/// 100–200 bytes per flow (see [`crate::Shard`]).
+pub const DEFAULT_MAX_FLOWS: usize = 1 << 22;
 
 impl Default for AggConfig {
     /// The spec's defaults: 5 s intervals, 1 s lateness, no sampling.
@@ -29,6 +36,7 @@ impl Default for AggConfig {
             packet_sample: 1,
             seed: 0,
             dedup_window_nanos: None,
+            max_flows: DEFAULT_MAX_FLOWS,
         }
     }
 }
@@ -58,6 +66,7 @@ impl AggConfig {
             packet_sample,
             seed,
             dedup_window_nanos: None,
+            max_flows: DEFAULT_MAX_FLOWS,
         })
     }
 

@@ -36,7 +36,7 @@ mod sampler;
 mod shard;
 
 pub use clock::{Clock, Tick};
-pub use config::AggConfig;
+pub use config::{AggConfig, DEFAULT_MAX_FLOWS};
 pub use error::Error;
 pub use interval::Interval;
 pub use key::FlowKey;

@@ -26,6 +26,10 @@ pub struct FlowRecord {
     pub last: Timestamp,
     /// OR of the TCP flags seen.
     pub tcp_flags: u8,
+    /// Written before its interval closed, because the flow budget
+    /// (`--max-flows`) was spent: more records of the same flow and interval
+    /// may follow, and sums over them are exact.
+    pub partial: bool,
 }
 
 impl FlowRecord {

@@ -1,10 +1,13 @@
 //! A flow table that one thread owns outright, closing intervals on packet time.
 //!
 //! # Memory
-//! One open flow costs one [`Entry`] (88 bytes: the 40-byte key and the
-//! counters) plus hashbrown's control byte, at a load factor of at most 7/8,
-//! so about 100–115 bytes per open flow-interval. Tables are kept and reused
-//! when their interval closes, so a steady run stops allocating.
+//! One open flow costs one `Entry` (88 bytes: the 40-byte key and the
+//! counters) plus hashbrown's control byte, at a load factor between 7/16
+//! and 7/8 as the table grows, so 100–200 bytes per open flow-interval.
+//! Tables are kept and reused when their interval closes, so a steady run
+//! stops allocating. At most `max_flows` flows are held (`--max-flows`, per
+//! shard its share): beyond it the oldest flows of the oldest interval are
+//! written early as partial records.
 
 use capture::Timestamp;
 use foldhash::fast::FixedState;
@@ -50,6 +53,7 @@ impl Entry {
 
     fn record(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord {
         FlowRecord {
+            partial: false,
             interval,
             observation: points[usize::from(self.key.obs.0)],
             key: self.key,
@@ -78,6 +82,8 @@ pub struct ShardStats {
     pub records: u64,
     /// Intervals closed.
     pub intervals_closed: u64,
+    /// Records written early because `--max-flows` was reached.
+    pub partial_records: u64,
 }
 
 /// Aggregates the observations of its share of the flows into flow records
@@ -99,6 +105,12 @@ pub struct Shard {
     /// Emptied tables kept for reuse.
     spare: Vec<HashTable<Entry>>,
     late: HashTable<(Interval, Entry)>,
+    /// Flows held in open intervals (late records not included).
+    held: usize,
+    /// At most this many flows held: beyond, the oldest go out as partial records.
+    max_flows: usize,
+    /// Partial records written early, waiting to be taken.
+    partial: Vec<FlowRecord>,
     points: ObservationPoints,
     stats: ShardStats,
 }
@@ -114,6 +126,9 @@ impl Shard {
             open: Vec::new(),
             spare: Vec::new(),
             late: HashTable::new(),
+            held: 0,
+            max_flows: config.max_flows.max(1),
+            partial: Vec::new(),
             points,
             stats: ShardStats::default(),
         }
@@ -139,13 +154,70 @@ impl Shard {
             Some(at) => at,
             None => self.open_interval(interval),
         };
+        let eq = |e: &Entry| e.key == obs.key;
+        if let Some(entry) = self.open[at].flows.find_mut(obs.hash, eq) {
+            entry.add(obs, self.scale);
+            return;
+        }
+        // A new flow: make room first if the budget is spent. The interval
+        // may be the one emptied, so it is looked up again.
+        let at = if self.held >= self.max_flows {
+            self.evict_oldest();
+            match self.open.iter().position(|o| o.interval == interval) {
+                Some(at) => at,
+                None => self.open_interval(interval),
+            }
+        } else {
+            at
+        };
         let hasher = &self.hasher;
+        let mut entry = Entry::new(obs.key, obs.ts);
+        entry.add(obs, self.scale);
         self.open[at]
             .flows
-            .entry(obs.hash, |e| e.key == obs.key, |e| e.key.hash(hasher))
-            .or_insert_with(|| Entry::new(obs.key, obs.ts))
-            .get_mut()
-            .add(obs, self.scale);
+            .insert_unique(obs.hash, entry, |e| e.key.hash(hasher));
+        self.held += 1;
+    }
+
+    /// Partial records written early since the last call (`--max-flows`).
+    pub fn take_partial(&mut self) -> Option<Vec<FlowRecord>> {
+        (!self.partial.is_empty()).then(|| std::mem::take(&mut self.partial))
+    }
+
+    /// Writes out early, as partial records, the eighth of the oldest open
+    /// interval's flows whose last packet is oldest (at least one): their
+    /// counts leave the table but stay in the output, so sums stay exact.
+    /// Finding them costs a pass over that interval's flows, paid once per
+    /// eighth of the budget.
+    fn evict_oldest(&mut self) {
+        let Some(oldest) = self.open.first_mut() else {
+            return;
+        };
+        let count = (oldest.flows.len() / 8).max(1);
+        let mut lasts: Vec<u64> = oldest.flows.iter().map(|e| e.last.0).collect();
+        let (_, threshold, _) = lasts.select_nth_unstable(count - 1);
+        let threshold = *threshold;
+        let interval = oldest.interval;
+        let points = self.points.snapshot();
+        let before = self.partial.len();
+        self.partial.extend(
+            oldest
+                .flows
+                .extract_if(|e| e.last.0 <= threshold)
+                .take(count)
+                .map(|e| FlowRecord {
+                    partial: true,
+                    ..e.record(interval, &points)
+                }),
+        );
+        let evicted = self.partial.len() - before;
+        self.held -= evicted;
+        self.stats.partial_records += evicted as u64;
+        self.stats.records += evicted as u64;
+        if oldest.flows.is_empty() {
+            let emptied = self.open.remove(0);
+            self.spare.push(emptied.flows);
+        }
     }
 
     /// Closes the intervals closed at `watermark`: their records go to
@@ -218,6 +290,7 @@ impl Shard {
         } = self.open.remove(0);
         let start = out.len();
         let points = self.points.snapshot();
+        self.held -= flows.len();
         out.extend(flows.drain().map(|e| e.record(interval, &points)));
         out[start..].sort_unstable_by(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
@@ -310,7 +383,12 @@ mod tests {
                     late: tick.late,
                     ..*obs
                 };
-                shard[crate::merge::shard_of(obs.hash, shards)].push(&obs);
+                let s = &mut shard[crate::merge::shard_of(obs.hash, shards)];
+                s.push(&obs);
+                assert!(
+                    s.take_partial().is_none(),
+                    "the default budget is not reached"
+                );
                 if tick.closes {
                     close_all(&mut shard, clock.watermark(), &mut out);
                 }
@@ -338,6 +416,37 @@ mod tests {
         assert_eq!(ports, vec![3, 7, 9]);
         assert!(late.is_empty());
         assert_eq!(shard.open_flows(), 1);
+    }
+
+    #[test]
+    fn beyond_the_flow_budget_the_oldest_flows_go_out_as_partial_records() {
+        let config = AggConfig {
+            max_flows: 16,
+            ..AggConfig::default()
+        };
+        let mut shard = Shard::new(&config, points());
+        let mut partial = Vec::new();
+        // 1000 flows, one packet each, 1 ms apart, in one interval; then
+        // flow 0 again, which was written out early and starts a new record.
+        for port in 0..1000u16 {
+            shard.push(&obs(port, S + u64::from(port) * 1_000_000, 100));
+            assert!(shard.held <= 16, "the budget holds");
+            partial.extend(shard.take_partial().unwrap_or_default());
+        }
+        shard.push(&obs(0, 2 * S, 100));
+        partial.extend(shard.take_partial().unwrap_or_default());
+        let (mut closed, mut late) = (Vec::new(), Vec::new());
+        shard.finish(&mut closed, &mut late);
+        assert!(partial.iter().all(|r| r.partial) && closed.iter().all(|r| !r.partial));
+        assert_eq!(partial.len() + closed.len(), 1001);
+        let packets: u64 = partial.iter().chain(&closed).map(|r| r.packets).sum();
+        assert_eq!(packets, 1001, "every packet in some record");
+        // Eviction takes the flows whose last packet is oldest: the first
+        // eviction (an eighth of 16) writes out the first two flows seen.
+        let mut first: Vec<_> = partial[..2].iter().map(|r| r.key.src_port).collect();
+        first.sort_unstable();
+        assert_eq!(first, vec![0, 1]);
+        assert_eq!(shard.stats().partial_records, partial.len() as u64);
     }
 
     #[test]

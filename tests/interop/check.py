@@ -123,6 +123,7 @@ check(
         "tcp_flags": "INTEGER",
         "mirror": "STRUCT(encap VARCHAR, vni BIGINT, session_id BIGINT, interface INTEGER)",
         "sampling": "STRUCT(flow_rate DOUBLE, packet_rate DOUBLE)",
+        "partial": "BOOLEAN",
         "date": "DATE",
         # DuckDB keeps a zero-padded partition value as text (hour=07);
         # hive_types={'hour': 'INTEGER'} reads it as a number.
@@ -170,6 +171,7 @@ want_schema = {
         pa.field("flow_rate", pa.float64(), nullable=False),
         pa.field("packet_rate", pa.float64(), nullable=False),
     ]),
+    "partial": pa.bool_(),
 }
 got_schema = {f.name: f.type for f in dataset.schema if f.name not in ("date", "hour")}
 check("pyarrow types", got_schema, want_schema)
@@ -247,6 +249,7 @@ try:
             "mirror": S(("encap", T.StringType(), True), ("vni", T.LongType(), True),
                         ("session_id", T.LongType(), True), ("interface", T.IntegerType(), False)),
             "sampling": S(("flow_rate", T.DoubleType(), False), ("packet_rate", T.DoubleType(), False)),
+            "partial": T.BooleanType(),
             "date": T.DateType(),
             "hour": T.IntegerType(),
         },
