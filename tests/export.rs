@@ -61,7 +61,12 @@ fn normalize(value: &Value, fields: &[schema::Field]) -> Value {
     let mut out = Map::new();
     for field in fields {
         let Some(v) = object.get(field.name) else {
-            assert!(field.nullable, "{} missing: {value}", field.name);
+            // A flag is absent from JSON when false.
+            assert!(
+                field.nullable || field.kind == Kind::Boolean,
+                "{} missing: {value}",
+                field.name
+            );
             continue;
         };
         let v = match field.kind {
@@ -85,6 +90,11 @@ fn cell(array: &dyn Array, field: &schema::Field, row: usize) -> Option<Value> {
         Kind::Int32 => Value::from(array.as_primitive::<Int32Type>().value(row)),
         Kind::Int64 => Value::from(array.as_primitive::<Int64Type>().value(row)),
         Kind::Float64 => Value::from(array.as_primitive::<Float64Type>().value(row)),
+        // As the JSON view has it: true, or absent when false.
+        Kind::Boolean => match array.as_boolean().value(row) {
+            true => Value::Bool(true),
+            false => return None,
+        },
         Kind::Timestamp => Value::from(array.as_primitive::<TimestampMicrosecondType>().value(row)),
         Kind::Struct(children) => {
             let s = array.as_struct();

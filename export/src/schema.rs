@@ -213,7 +213,6 @@ pub const SAMPLING: Field = Field::new(
     "sampling in force",
 );
 
-/// The record's top-level fields, in output order.
 /// `partial`.
 pub const PARTIAL: Field = Field::new(
     "partial",
