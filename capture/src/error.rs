@@ -52,6 +52,48 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// `live -i NAME` names no interface of this host (or network namespace).
+    #[error("no interface '{name}' here (interfaces: {}); `ip link` lists them", available.join(", "))]
+    NoSuchInterface {
+        /// The name given.
+        name: String,
+        /// The interfaces libpcap can open.
+        available: Vec<String>,
+    },
+    /// The process may not open a packet socket.
+    #[error("no permission to capture on '{interface}' ({message}): run as root, or grant the capabilities once with `sudo setcap cap_net_raw,cap_net_admin+eip \"$(command -v mirrorflow)\"`")]
+    Permission {
+        /// The interface.
+        interface: String,
+        /// libpcap's message.
+        message: String,
+    },
+    /// A live interface whose link type mirrorflow does not decode.
+    #[error("interface '{interface}' has link type {link} ({name}), which mirrorflow does not decode: capture on an Ethernet, raw-IP or Linux cooked interface (`-i any`), or on the interface the mirror arrives on")]
+    UnsupportedInterfaceLink {
+        /// The interface.
+        interface: String,
+        /// Its link type (libpcap's DLT value).
+        link: LinkType,
+        /// libpcap's name for it.
+        name: String,
+    },
+    /// `--bpf` did not compile.
+    #[error("bad --bpf filter '{filter}': {message}")]
+    Filter {
+        /// The expression given.
+        filter: String,
+        /// libpcap's message.
+        message: String,
+    },
+    /// libpcap failed to open or read a live interface.
+    #[error("capture on '{interface}' failed: {cause}")]
+    Live {
+        /// The interface.
+        interface: String,
+        /// libpcap's error (in the message, so not also a `source`).
+        cause: pcap::Error,
+    },
 }
 
 impl Error {

@@ -1,8 +1,11 @@
-//! Where packets come from: capture files (and, later, live interfaces).
+//! Where packets come from: capture files and live interfaces.
 //!
-//! A source lends one [`crate::RawPacket`] at a time from a buffer it reuses;
-//! nothing is copied or allocated per packet.
+//! A source lends one [`crate::RawPacket`] at a time from a buffer it reuses
+//! (the file reader's read buffer, libpcap's ring); nothing is copied or
+//! allocated per packet.
 
 mod file;
+mod live;
 
 pub use file::{CaptureReader, Format};
+pub use live::{LiveCapture, LiveConfig, LiveStats, DEFAULT_SNAPLEN, DELIVERY_TIMEOUT};
