@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Read pcap/pcapng files (a folder means every capture in it, in time order; - means stdin).
     Replay(ReplayArgs),
+    /// Read a live interface through libpcap until SIGINT/SIGTERM (or --duration).
+    Live(LiveArgs),
 }
 
 /// `mirrorflow replay`.
@@ -27,6 +29,34 @@ pub struct ReplayArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Options shared with `live`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `mirrorflow live`.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on: where the mirror arrives (SPAN port, tc mirred target, VXLAN stream); `any` for all.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// Capture only what this BPF filter (tcpdump syntax) accepts, e.g. 'udp port 4789'.
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Bytes kept of each packet: only headers are read, and byte counts come from the IP headers.
+    #[arg(long, value_name = "N", default_value_t = capture::source::DEFAULT_SNAPLEN,
+          value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+    /// Kernel capture ring size in MiB: what absorbs bursts while the reader is busy.
+    #[arg(long = "buffer-mb", value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=2047))]
+    pub buffer_mb: u32,
+    /// Stop after SECS seconds, as on SIGTERM.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub duration: Option<u64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9750).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Options shared with `replay`.
     #[command(flatten)]
     pub run: RunArgs,
 }

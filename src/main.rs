@@ -7,18 +7,38 @@
 
 mod cli;
 mod inputs;
+mod metrics;
 mod pipeline;
 mod stats;
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::{
+    io::IsTerminal,
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use anyhow::{Context, Result};
+use capture::{
+    decode::{Decap, DecodeConfig, MAX_VXLAN_PORTS},
+    source::{LiveCapture, LiveConfig},
+};
 use clap::Parser;
 use flowagg::AggConfig;
 use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::{
+    consts::{SIGINT, SIGTERM},
+    iterator::Signals,
+};
 
-use crate::cli::{Cli, Command, CompressionArg, DecapArg, Format, ReplayArgs, RunArgs};
-use capture::decode::{Decap, DecodeConfig, MAX_VXLAN_PORTS};
+use crate::{
+    cli::{Cli, Command, CompressionArg, DecapArg, Format, LiveArgs, ReplayArgs, RunArgs},
+    metrics::{Counters, MetricsServer},
+    pipeline::{LiveSource, Options, Source},
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,24 +53,26 @@ fn main() -> ExitCode {
             };
         }
     };
-    match cli.command {
-        Command::Replay(args) => match replay(&args) {
-            Ok(code) => code,
-            Err(e) => {
-                if e.downcast_ref::<export::Error>()
-                    .is_some_and(|e| e.is_broken_pipe())
-                {
-                    return ExitCode::SUCCESS;
-                }
-                eprintln!("mirrorflow: error: {e:#}");
-                ExitCode::from(1)
+    let result = match cli.command {
+        Command::Replay(args) => replay(&args),
+        Command::Live(args) => live(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<export::Error>()
+                .is_some_and(|e| e.is_broken_pipe())
+            {
+                return ExitCode::SUCCESS;
             }
-        },
+            eprintln!("mirrorflow: error: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }
 
-fn replay(args: &ReplayArgs) -> Result<ExitCode> {
-    let run = &args.run;
+/// The aggregation and decoding settings of `replay` and `live`.
+fn settings(run: &RunArgs) -> Result<(AggConfig, DecodeConfig)> {
     let mut config = AggConfig::new(
         run.interval,
         run.lateness,
@@ -73,6 +95,12 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             MAX_VXLAN_PORTS - 1
         )
     })?;
+    Ok((config, decode))
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let (config, decode) = settings(run)?;
     let inputs = inputs::resolve(&args.inputs)?;
     let run_info = export::RunInfo {
         flow_rate: config.flow_sample,
@@ -96,15 +124,120 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let outcome = pipeline::replay(
-        inputs,
-        &config,
-        &decode,
-        sink,
-        run.threads(),
-        run.quiet,
-        progress,
-    )?;
+    let threads = run.threads();
+    let options = Options {
+        threads,
+        quiet: run.quiet,
+        bar: progress,
+        counters: Arc::new(Counters::new(threads)),
+    };
+    let outcome = pipeline::run(Source::Files(inputs), &config, &decode, sink, options)?;
+    report(run, &outcome)
+}
+
+/// `live`: everything that can fail is checked (interface, permission,
+/// link type, filter, output, metrics address) before the first packet is
+/// read; then capture runs until SIGINT, SIGTERM or `--duration`, and every
+/// open interval is written before the summary.
+fn live(args: &LiveArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let (config, decode) = settings(run)?;
+    let capture = LiveCapture::open(&LiveConfig {
+        interface: args.interface.clone(),
+        snaplen: args.snaplen,
+        buffer_bytes: args.buffer_mb.saturating_mul(1 << 20),
+        promiscuous: true,
+        filter: args.bpf.clone(),
+    })?;
+    let run_info = export::RunInfo {
+        flow_rate: config.flow_sample,
+        packet_rate: config.packet_rate(),
+        interval_secs: config.interval_secs,
+        inputs: vec![format!("live:{}", args.interface)],
+    };
+    let sink = open_sink(run, run_info)?;
+    let threads = run.threads();
+    let counters = Arc::new(Counters::new(threads));
+    let metrics = args
+        .metrics
+        .as_deref()
+        .map(|addr| MetricsServer::start(addr, Arc::clone(&counters)))
+        .transpose()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = watch_signals(Arc::clone(&stop), run.quiet)?;
+    if !run.quiet {
+        eprintln!(
+            "mirrorflow: capturing on '{}' (index {}, link type {}, snaplen {}, {} timestamps{}{}); stop with Ctrl-C or SIGTERM",
+            capture.interface(),
+            capture.index(),
+            capture.link(),
+            args.snaplen,
+            if capture.nanosecond_timestamps() { "ns" } else { "µs" },
+            args.bpf
+                .as_deref()
+                .map(|f| format!(", filter '{f}'"))
+                .unwrap_or_default(),
+            args.metrics
+                .as_deref()
+                .map(|a| format!(", metrics at http://{a}/metrics"))
+                .unwrap_or_default(),
+        );
+    }
+    let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .expect("valid progress template"),
+        );
+        bar
+    });
+    let source = Source::Live(LiveSource {
+        capture,
+        stop,
+        duration: args.duration.map(Duration::from_secs),
+    });
+    let options = Options {
+        threads,
+        quiet: run.quiet,
+        bar,
+        counters,
+    };
+    let outcome = pipeline::run(source, &config, &decode, sink, options);
+    drop(metrics);
+    signals.close();
+    report(run, &outcome?)
+}
+
+/// SIGINT and SIGTERM stop a live capture: the first sets `stop`, and the
+/// run then writes every open interval and finishes its files; later ones
+/// are ignored with a message (even under `-q`: the user asked for
+/// something and is told why it is not happening at once).
+fn watch_signals(stop: Arc<AtomicBool>, quiet: bool) -> Result<signal_hook::iterator::Handle> {
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM]).context("cannot install the SIGINT/SIGTERM handlers")?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                if stop.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "mirrorflow: {name} ignored: still writing the open intervals and finishing the files (SIGKILL would lose them)"
+                    );
+                } else if !quiet {
+                    eprintln!(
+                        "mirrorflow: {name}: stopping capture, writing every open interval"
+                    );
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(handle)
+}
+
+/// Statistics to `--stats` and stderr, damage messages, and the exit status.
+fn report(run: &RunArgs, outcome: &pipeline::Outcome) -> Result<ExitCode> {
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)

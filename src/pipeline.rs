@@ -12,24 +12,31 @@
 //!
 //! Every channel is bounded: a slow writer slows the shards, which slow the
 //! reader; nothing is dropped. Emptied batches go back to the reader for reuse.
+//!
+//! Files and a live interface differ only in the reader's loop: both hand
+//! each packet to the same [`Reader::packet`]. A live reader also moves the
+//! clock on the wall clock every [`TICK`], so intervals close when the link
+//! is quiet, and on a stop it reads what the kernel already received before
+//! it flushes every open interval.
 
 use std::{
     collections::{BTreeMap, HashSet},
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, Ordering},
         Arc,
     },
     thread,
-    time::Instant,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::{Context, Result};
 use capture::{
     decode::{decode_with, DecodeConfig},
+    source::{LiveCapture, LiveStats, DELIVERY_TIMEOUT},
     stats::DecodeStats,
-    ErrorKind, Timestamp,
+    DecodeError, ErrorKind, RawPacket, Timestamp,
 };
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use export::Sink;
 use flowagg::{
     merge::{merge_into, shard_of},
@@ -38,13 +45,62 @@ use flowagg::{
 };
 use indicatif::ProgressBar;
 
-use crate::{inputs::Input, stats::RunStats};
+use crate::{inputs::Input, metrics::Counters, stats::RunStats};
 
 /// Observations per batch: large enough to amortise a channel hand-off
 /// (~100 ns) to well under a nanosecond a packet, small enough to stay in L2.
 const BATCH: usize = 1024;
 /// Batches in flight to each shard.
 const IN_FLIGHT: usize = 16;
+/// How often a live reader looks at the wall clock, the stop flag and the
+/// drop counters, and hands partial batches to the shards. An interval is
+/// written at most `interval + lateness + WALL_SLACK + TICK` (+ the write)
+/// after it ends: under the spec's `interval + lateness + 1 s`.
+const TICK: Duration = Duration::from_millis(250);
+/// The wall clock closes intervals this much later than packet time would:
+/// the kernel hands packets over up to [`DELIVERY_TIMEOUT`] after their
+/// timestamps, and those should not become late.
+const WALL_SLACK: Duration = Duration::from_millis(2 * DELIVERY_TIMEOUT.as_millis() as u64);
+/// After a stop, the live reader keeps reading until the ring has been empty
+/// for this long (packets received before the stop may sit up to
+/// [`DELIVERY_TIMEOUT`] in a kernel block), but no longer than [`DRAIN_MAX`].
+const DRAIN: Duration = Duration::from_millis(3 * DELIVERY_TIMEOUT.as_millis() as u64);
+/// The longest a stop waits for the ring to drain under continuous traffic.
+const DRAIN_MAX: Duration = Duration::from_secs(2);
+/// Packets between the replay reader's progress updates.
+const PROGRESS_EVERY: u64 = 65_536;
+/// Packets between a live reader's looks at the clock under load.
+const LIVE_CHECK_EVERY: u64 = 1024;
+
+/// Where the packets come from.
+pub enum Source {
+    /// Capture files, read in order to their ends.
+    Files(Vec<Input>),
+    /// A live interface, read until a stop.
+    Live(LiveSource),
+}
+
+/// A live capture and what stops it.
+pub struct LiveSource {
+    /// The open capture.
+    pub capture: LiveCapture,
+    /// Set by SIGINT/SIGTERM.
+    pub stop: Arc<AtomicBool>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+}
+
+/// How to run.
+pub struct Options {
+    /// Aggregating shards.
+    pub threads: usize,
+    /// No warnings on stderr.
+    pub quiet: bool,
+    /// The progress bar, when stderr is a terminal.
+    pub bar: Option<ProgressBar>,
+    /// Counters for the bar and the metrics endpoint, sized for `threads`.
+    pub counters: Arc<Counters>,
+}
 
 /// How a run ended when its output was written.
 #[derive(Debug)]
@@ -71,14 +127,6 @@ struct Closed {
     late: Vec<FlowRecord>,
 }
 
-/// Counters the threads update for the progress bar (not per packet).
-#[derive(Default)]
-struct Progress {
-    consumed: AtomicU64,
-    counted: AtomicU64,
-    open_flows: Vec<AtomicUsize>,
-}
-
 /// What the reader thread reports when it is done.
 struct ReaderReport {
     packets_read: u64,
@@ -89,26 +137,36 @@ struct ReaderReport {
     damaged: Vec<capture::Error>,
     /// An input that could not be read at all (I/O error): the run fails.
     failure: Option<capture::Error>,
+    /// The live capture's counts at its end.
+    live: Option<LiveStats>,
+    intervals_closed: u64,
 }
 
-/// Reads every input in order and writes its flow records to `sink`, with
-/// `threads` aggregating shards.
-pub fn replay(
-    inputs: Vec<Input>,
+/// Reads the source and writes its flow records to `sink`, with
+/// `options.threads` aggregating shards.
+pub fn run(
+    source: Source,
     config: &AggConfig,
     decode: &DecodeConfig,
     mut sink: Sink,
-    threads: usize,
-    quiet: bool,
-    bar: Option<ProgressBar>,
+    options: Options,
 ) -> Result<Outcome> {
     let started = Instant::now();
+    let Options {
+        threads,
+        quiet,
+        bar,
+        counters,
+    } = options;
     let threads = threads.max(1);
+    assert_eq!(
+        counters.open_flows.len(),
+        threads,
+        "counters sized for the shards"
+    );
+    let live = matches!(source, Source::Live(_));
+    counters.live.store(live, Ordering::Relaxed);
     let points = ObservationPoints::default();
-    let progress = Arc::new(Progress {
-        open_flows: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
-        ..Progress::default()
-    });
     let (done_tx, done_rx) = bounded::<Closed>(threads * 4);
     let (empty_tx, empty_rx) = bounded::<Vec<Observation>>(threads * IN_FLIGHT + 2);
     let mut to_shards = Vec::with_capacity(threads);
@@ -117,24 +175,27 @@ pub fn replay(
         let (tx, rx) = bounded::<ToShard>(IN_FLIGHT);
         to_shards.push(tx);
         let shard = Shard::new(config, points.clone());
-        let (done_tx, empty_tx, progress) =
-            (done_tx.clone(), empty_tx.clone(), Arc::clone(&progress));
+        let (done_tx, empty_tx, counters) =
+            (done_tx.clone(), empty_tx.clone(), Arc::clone(&counters));
         shards.push(
             thread::Builder::new()
                 .name(format!("shard-{index}"))
-                .spawn(move || run_shard(shard, index, &rx, &done_tx, &empty_tx, &progress))
+                .spawn(move || run_shard(shard, index, &rx, &done_tx, &empty_tx, &counters))
                 .context("cannot start a shard thread")?,
         );
     }
     drop((done_tx, empty_tx));
     let reader = {
-        let (config, decode, progress) = (config.clone(), decode.clone(), Arc::clone(&progress));
+        let (config, decode, counters) = (config.clone(), decode.clone(), Arc::clone(&counters));
         thread::Builder::new()
             .name("reader".into())
             .spawn(move || {
                 let mut reader =
-                    Reader::new(&config, &decode, points, to_shards, empty_rx, progress);
-                reader.read_all(&inputs, quiet);
+                    Reader::new(&config, &decode, points, to_shards, empty_rx, counters);
+                match source {
+                    Source::Files(inputs) => reader.read_all(&inputs, quiet),
+                    Source::Live(mut live) => reader.read_live(&mut live),
+                }
                 reader.finish()
             })
             .context("cannot start the reader thread")?
@@ -144,9 +205,10 @@ pub fn replay(
         &done_rx,
         &mut sink,
         threads,
-        &progress,
+        &counters,
         bar.as_ref(),
         started,
+        live,
     );
     // On a write failure, hanging up stops the shards, whose hang-up stops the reader.
     drop(done_rx);
@@ -163,6 +225,11 @@ pub fn replay(
     }
     written?;
     if let Some(failure) = report.failure {
+        if live {
+            // The interface failed mid-run (went away, say): what was
+            // captured until then is written and its files finished.
+            sink.finish()?;
+        }
         return Err(failure.into());
     }
     sink.finish()?;
@@ -171,10 +238,14 @@ pub fn replay(
         packets_read: report.packets_read,
         bytes_read: report.bytes_read,
         packets_counted: report.packets_counted,
+        intervals_closed: report.intervals_closed,
         ..RunStats::default()
     };
     stats.add_decode(&report.decode);
     stats.add_flow(&report.observer, &shard_stats);
+    if let Some(live) = &report.live {
+        stats.add_live(live);
+    }
     stats.set_run_time(started.elapsed());
     Ok(Outcome {
         stats,
@@ -187,17 +258,31 @@ pub fn replay(
 type Answers = (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>);
 
 /// Collects every shard's answer to each closing, merges them, writes them.
+/// Live, each closing's records are flushed to the output at once, and the
+/// lag of the interval is kept for the metrics.
 fn export_closings(
     done: &Receiver<Closed>,
     sink: &mut Sink,
     threads: usize,
-    progress: &Progress,
+    counters: &Counters,
     bar: Option<&ProgressBar>,
     started: Instant,
+    live: bool,
 ) -> Result<(), export::Error> {
     let mut pending: BTreeMap<u64, Answers> = BTreeMap::new();
     let mut out = Vec::new();
-    for answer in done.iter() {
+    loop {
+        let answer = match done.recv_timeout(TICK) {
+            Ok(answer) => answer,
+            Err(RecvTimeoutError::Timeout) => {
+                if live {
+                    sink.flush()?;
+                }
+                show_progress(bar, counters, started, live);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let entry = pending
             .entry(answer.event)
             .or_insert_with(|| (0, Vec::new(), Vec::new()));
@@ -208,24 +293,56 @@ fn export_closings(
         while let Some(mut ready) = pending.first_entry().filter(|e| e.get().0 == threads) {
             let (_, closed, late) = ready.get_mut();
             merge_into(closed, &mut out);
+            // Sorted by interval first: the last closed record is of the newest interval.
+            let newest = out.last().map(|r| r.interval.end());
             merge_into(late, &mut out);
             ready.remove();
             sink.write(&out)?;
+            if live {
+                sink.flush()?;
+                if let Some(end) = newest {
+                    let lag = wall_clock().0.saturating_sub(end.0);
+                    counters.interval_lag_nanos.store(lag, Ordering::Relaxed);
+                }
+            }
+            counters
+                .records_written
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
             out.clear();
         }
-        if let Some(bar) = bar {
-            bar.set_position(progress.consumed.load(Ordering::Relaxed));
-            let pps =
-                progress.counted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-            let open: usize = progress
-                .open_flows
-                .iter()
-                .map(|o| o.load(Ordering::Relaxed))
-                .sum();
-            bar.set_message(format!("{pps:.0} packets/s, {open} flows open"));
-        }
+        show_progress(bar, counters, started, live);
     }
     Ok(())
+}
+
+/// Updates the progress bar, if any, from the counters.
+fn show_progress(bar: Option<&ProgressBar>, counters: &Counters, started: Instant, live: bool) {
+    let Some(bar) = bar else { return };
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    let open = counters.open_flows();
+    if live {
+        let packets = load(&counters.packets);
+        bar.set_message(format!(
+            "{packets} packets, {:.0} packets/s, {open} flows open, {} kernel drops, {} records",
+            packets as f64 / secs,
+            load(&counters.kernel_drops),
+            load(&counters.records_written),
+        ));
+        bar.tick();
+    } else {
+        bar.set_position(load(&counters.consumed));
+        let pps = load(&counters.counted) as f64 / secs;
+        bar.set_message(format!("{pps:.0} packets/s, {open} flows open"));
+    }
+}
+
+/// Now, as a capture timestamp.
+fn wall_clock() -> Timestamp {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn run_shard(
@@ -234,7 +351,7 @@ fn run_shard(
     from_reader: &Receiver<ToShard>,
     done: &Sender<Closed>,
     empties: &Sender<Vec<Observation>>,
-    progress: &Progress,
+    counters: &Counters,
 ) -> ShardStats {
     for message in from_reader.iter() {
         match message {
@@ -243,11 +360,18 @@ fn run_shard(
                 batch.clear();
                 // The reader allocates a new batch if the return channel is full.
                 let _ = empties.try_send(batch);
-                progress.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
+                counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
             }
             ToShard::Close { event, watermark } => {
                 let (mut closed, mut late) = (Vec::new(), Vec::new());
                 shard.close(watermark, &mut closed, &mut late);
+                // Records the flow budget (--max-flows) pushed out early
+                // travel with the late ones, in the same order.
+                if let Some(mut partial) = shard.take_partial() {
+                    late.append(&mut partial);
+                    late.sort_unstable_by(FlowRecord::order);
+                }
+                counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
                 if done
                     .send(Closed {
                         event,
@@ -264,7 +388,7 @@ fn run_shard(
     shard.stats()
 }
 
-/// The reader thread: inputs in, observations to shards out.
+/// The reader thread: packets in, observations to shards out.
 struct Reader {
     observer: Observer,
     clock: Clock,
@@ -272,7 +396,7 @@ struct Reader {
     to_shards: Vec<Sender<ToShard>>,
     batches: Vec<Vec<Observation>>,
     empties: Receiver<Vec<Observation>>,
-    progress: Arc<Progress>,
+    counters: Arc<Counters>,
     event: u64,
     /// A shard hung up (the writer failed): stop reading.
     stopped: bool,
@@ -286,7 +410,7 @@ impl Reader {
         points: ObservationPoints,
         to_shards: Vec<Sender<ToShard>>,
         empties: Receiver<Vec<Observation>>,
-        progress: Arc<Progress>,
+        counters: Arc<Counters>,
     ) -> Self {
         Reader {
             // One observer and one clock for the whole run: fragments, dedup,
@@ -299,7 +423,7 @@ impl Reader {
                 .collect(),
             to_shards,
             empties,
-            progress,
+            counters,
             event: 0,
             stopped: false,
             report: ReaderReport {
@@ -310,8 +434,38 @@ impl Reader {
                 observer: ObserverStats::default(),
                 damaged: Vec::new(),
                 failure: None,
+                live: None,
+                intervals_closed: 0,
             },
         }
+    }
+
+    /// The work of one packet, whatever its source: count it, advance
+    /// packet time, decode, observe, batch, and announce the closings the
+    /// packet causes. Returns why it could not be decoded, if it could not
+    /// (already counted).
+    #[inline]
+    fn packet(&mut self, packet: &RawPacket<'_>) -> Option<DecodeError> {
+        self.report.packets_read += 1;
+        self.report.bytes_read += packet.data.len() as u64;
+        let tick = self.clock.tick(packet.ts);
+        let error = match decode_with(packet, &self.decode) {
+            Ok(decoded) => {
+                if let Some(mut obs) = self.observer.observe(packet, &decoded) {
+                    obs.late = tick.late;
+                    self.push(obs);
+                }
+                None
+            }
+            Err(e) => {
+                self.report.decode.record(&e);
+                Some(e)
+            }
+        };
+        if tick.closes {
+            self.close(self.clock.watermark());
+        }
+        error
     }
 
     fn read_all(&mut self, inputs: &[Input], quiet: bool) {
@@ -342,44 +496,123 @@ impl Reader {
                         return;
                     }
                 };
-                self.report.packets_read += 1;
-                self.report.bytes_read += packet.data.len() as u64;
-                let tick = self.clock.tick(packet.ts);
-                match decode_with(&packet, &self.decode) {
-                    Ok(decoded) => {
-                        if let Some(mut obs) = self.observer.observe(&packet, &decoded) {
-                            obs.late = tick.late;
-                            self.push(obs);
-                        }
-                    }
-                    Err(e) => {
-                        self.report.decode.record(&e);
-                        if e.kind == ErrorKind::UnsupportedLink
-                            && warned.insert((index, packet.interface))
-                            && !quiet
-                        {
-                            eprintln!(
-                                "mirrorflow: warning: '{}' interface {} has link type {}, which mirrorflow does not decode; its packets are counted and skipped",
-                                input.name().display(),
-                                packet.interface,
-                                packet.link
-                            );
-                        }
+                if let Some(e) = self.packet(&packet) {
+                    if e.kind == ErrorKind::UnsupportedLink
+                        && warned.insert((index, packet.interface))
+                        && !quiet
+                    {
+                        eprintln!(
+                            "mirrorflow: warning: '{}' interface {} has link type {}, which mirrorflow does not decode; its packets are counted and skipped",
+                            input.name().display(),
+                            packet.interface,
+                            packet.link
+                        );
                     }
                 }
-                if tick.closes {
-                    self.close(self.clock.watermark());
-                }
-                if self.report.packets_read % 65_536 == 0 {
-                    self.progress
+                if self.report.packets_read % PROGRESS_EVERY == 0 {
+                    self.counters
                         .consumed
                         .store(done_before + capture.bytes_consumed(), Ordering::Relaxed);
-                    self.progress
-                        .counted
-                        .store(self.report.packets_counted, Ordering::Relaxed);
+                    self.publish();
                 }
             }
             done_before += capture.bytes_consumed();
+        }
+    }
+
+    /// Reads a live capture until a stop (signal or `--duration`), then
+    /// drains what the kernel already received. Between packets and at
+    /// least every [`TICK`] it moves the clock on the wall clock, reads the
+    /// drop counters and hands partial batches on.
+    fn read_live(&mut self, live: &mut LiveSource) {
+        let started = Instant::now();
+        let mut next_tick = started + TICK;
+        let mut stopping: Option<Instant> = None;
+        while !self.stopped {
+            let idle = match live.capture.next_packet() {
+                Ok(Some(packet)) => {
+                    // The link type was checked when the capture opened:
+                    // a decode error here is the packet's, and counted.
+                    let _ = self.packet(&packet);
+                    false
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    self.report.failure = Some(e);
+                    break;
+                }
+            };
+            if !idle && self.report.packets_read % LIVE_CHECK_EVERY != 0 {
+                continue;
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                next_tick = now + TICK;
+                if let Err(e) = self.tick_live(&mut live.capture) {
+                    self.report.failure = Some(e);
+                    break;
+                }
+            }
+            if stopping.is_none()
+                && (live.stop.load(Ordering::Relaxed)
+                    || live.duration.is_some_and(|d| now - started >= d))
+            {
+                stopping = Some(now);
+            }
+            let mut wait = next_tick.saturating_duration_since(now);
+            if let Some(since) = stopping {
+                let drained = now - since;
+                if (idle && drained >= DRAIN) || drained >= DRAIN_MAX {
+                    break;
+                }
+                wait = wait.min(DRAIN.saturating_sub(drained));
+            }
+            if idle {
+                if let Err(e) = live.capture.wait(wait) {
+                    self.report.failure = Some(e);
+                    break;
+                }
+            }
+        }
+        match live.capture.stats() {
+            Ok(stats) => self.report.live = Some(stats),
+            Err(e) => {
+                self.report.failure.get_or_insert(e);
+            }
+        }
+    }
+
+    /// A live reader's periodic work: wall-clock closings, partial batches
+    /// to the shards, drop counters, counters published.
+    fn tick_live(&mut self, capture: &mut LiveCapture) -> Result<(), capture::Error> {
+        let now = Timestamp(wall_clock().0.saturating_sub(WALL_SLACK.as_nanos() as u64));
+        if self.clock.advance_to(now) {
+            self.close(self.clock.watermark());
+        } else {
+            self.send_pending();
+        }
+        self.report.live = Some(capture.stats()?);
+        self.publish();
+        Ok(())
+    }
+
+    /// Stores the reader's counts where the bar and the metrics read them.
+    fn publish(&self) {
+        let c = &self.counters;
+        c.packets.store(self.report.packets_read, Ordering::Relaxed);
+        c.bytes.store(self.report.bytes_read, Ordering::Relaxed);
+        c.counted
+            .store(self.report.packets_counted, Ordering::Relaxed);
+        c.intervals_closed
+            .store(self.clock.intervals_closed(), Ordering::Relaxed);
+        if let Some(live) = &self.report.live {
+            c.kernel_received.store(live.received, Ordering::Relaxed);
+            c.kernel_drops.store(live.kernel_drops, Ordering::Relaxed);
+            c.interface_drops
+                .store(live.interface_drops, Ordering::Relaxed);
+        }
+        if let Ok(mut decode) = c.decode.lock() {
+            decode.clone_from(&self.report.decode);
         }
     }
 
@@ -404,12 +637,19 @@ impl Reader {
         }
     }
 
-    /// Sends every pending batch, then the closing, to every shard.
-    fn close(&mut self, watermark: Timestamp) {
+    /// Sends every non-empty batch.
+    fn send_pending(&mut self) {
         for shard in 0..self.batches.len() {
             if !self.batches[shard].is_empty() {
                 self.send_batch(shard);
             }
+        }
+    }
+
+    /// Sends every pending batch, then the closing, to every shard.
+    fn close(&mut self, watermark: Timestamp) {
+        self.send_pending();
+        for shard in 0..self.batches.len() {
             let message = ToShard::Close {
                 event: self.event,
                 watermark,
@@ -421,10 +661,13 @@ impl Reader {
         self.event += 1;
     }
 
-    /// Flushes every interval at the end of input and reports.
+    /// Flushes every interval at the end of input (or a live stop) and reports.
     fn finish(mut self) -> ReaderReport {
+        self.clock.advance_to(Timestamp(u64::MAX));
         self.close(Timestamp(u64::MAX));
         self.report.observer = self.observer.stats();
+        self.report.intervals_closed = self.clock.intervals_closed();
+        self.publish();
         self.report
     }
 }

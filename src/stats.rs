@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, fmt, time::Duration};
 
-use capture::{stats::DecodeStats, ErrorKind};
+use capture::{source::LiveStats, stats::DecodeStats, ErrorKind};
 use flowagg::{ObserverStats, ShardStats};
 use serde::Serialize;
 
@@ -37,6 +37,19 @@ pub struct RunStats {
     pub sampled_out: u64,
     /// Records written.
     pub records_written: u64,
+    /// Intervals closed (each written as it closed).
+    pub intervals_closed: u64,
+    /// Live: packets the kernel received for the capture, dropped ones
+    /// included (libpcap `ps_recv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_received: Option<u64>,
+    /// Live: packets the kernel dropped because the capture ring was full,
+    /// so mirrorflow never saw them (`ps_drop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_drops: Option<u64>,
+    /// Live: packets the interface or its driver dropped (`ps_ifdrop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_drops: Option<u64>,
     /// Wall-clock run time in seconds.
     pub run_time_secs: f64,
     /// Packets read per second of run time.
@@ -73,6 +86,13 @@ impl RunStats {
         self.records_written += shard.records;
     }
 
+    /// Adds a live capture's counts from `pcap_stats`.
+    pub fn add_live(&mut self, live: &LiveStats) {
+        self.kernel_received = Some(live.received);
+        self.kernel_drops = Some(live.kernel_drops);
+        self.interface_drops = Some(live.interface_drops);
+    }
+
     /// Sets the run time and the rate derived from it.
     pub fn set_run_time(&mut self, elapsed: Duration) {
         self.run_time_secs = elapsed.as_secs_f64();
@@ -90,6 +110,15 @@ impl fmt::Display for RunStats {
             writeln!(f, "  {name:<28}{value:>14}")
         };
         writeln!(f, "mirrorflow: run statistics")?;
+        if let (Some(received), Some(kernel), Some(interface)) = (
+            self.kernel_received,
+            self.kernel_drops,
+            self.interface_drops,
+        ) {
+            row(f, "kernel received", received)?;
+            row(f, "kernel drops", kernel)?;
+            row(f, "interface drops", interface)?;
+        }
         row(f, "packets read", self.packets_read)?;
         row(f, "bytes read", self.bytes_read)?;
         row(f, "packets counted", self.packets_counted)?;
@@ -115,7 +144,21 @@ impl fmt::Display for RunStats {
         row(f, "late packets", self.late_packets)?;
         row(f, "sampled out", self.sampled_out)?;
         row(f, "records written", self.records_written)?;
+        row(f, "intervals closed", self.intervals_closed)?;
         writeln!(f, "  {:<28}{:>14.3}", "run time (s)", self.run_time_secs)?;
-        writeln!(f, "  {:<28}{:>14.0}", "packets/s", self.packets_per_sec)
+        writeln!(f, "  {:<28}{:>14.0}", "packets/s", self.packets_per_sec)?;
+        if self.kernel_drops.is_some_and(|d| d > 0) {
+            writeln!(
+                f,
+                "mirrorflow: the kernel dropped packets mirrorflow was too slow to read: their flows are undercounted; raise --buffer-mb or --threads, narrow --bpf, or lower --snaplen"
+            )?;
+        }
+        if self.interface_drops.is_some_and(|d| d > 0) {
+            writeln!(
+                f,
+                "mirrorflow: the interface dropped packets before capture (its own receive drops: `ip -s link`)"
+            )?;
+        }
+        Ok(())
     }
 }

@@ -41,6 +41,20 @@ impl Sink {
         }
     }
 
+    /// What a live run calls after every closing and on its wall-clock
+    /// tick: NDJSON is handed to the operating system, so a reader of stdout
+    /// or a pipe sees each closing's lines at once; a Parquet file due for
+    /// rotation (`--rotate-secs`) is closed and renamed even when no record
+    /// arrives.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::Ndjson(writer) => writer
+                .flush()
+                .map_err(|source| writer.get_ref().write_error(source)),
+            Sink::Parquet(writer) => writer.rotate_if_due(),
+        }
+    }
+
     /// Flushes and closes: files are complete and renamed into place.
     pub fn finish(self) -> Result<(), Error> {
         match self {
