@@ -6,6 +6,7 @@ mod encap;
 mod errors;
 mod export;
 mod intervals;
+mod live;
 mod replay;
 mod robustness;
 mod sampling;
