@@ -83,6 +83,9 @@ fn settings(run: &RunArgs) -> Result<(AggConfig, DecodeConfig)> {
     config.dedup_window_nanos = run
         .dedup
         .map(|w| w.as_nanos().min(u128::from(u64::MAX)) as u64);
+    if let Some(max_flows) = run.max_flows {
+        config.max_flows = usize::try_from(max_flows).unwrap_or(usize::MAX);
+    }
     let decap = match run.decap {
         DecapArg::All => Decap::Mirror,
         DecapArg::None => Decap::None,

@@ -120,9 +120,11 @@ enum ToShard {
     Close { event: u64, watermark: Timestamp },
 }
 
-/// A shard's answer to a closing.
+/// A shard's answer to a closing or, with no event, records the flow budget
+/// (`--max-flows`) pushed out early, to be written at once so that they do
+/// not pile up in memory.
 struct Closed {
-    event: u64,
+    event: Option<u64>,
     closed: Vec<FlowRecord>,
     late: Vec<FlowRecord>,
 }
@@ -174,7 +176,12 @@ pub fn run(
     for index in 0..threads {
         let (tx, rx) = bounded::<ToShard>(IN_FLIGHT);
         to_shards.push(tx);
-        let shard = Shard::new(config, points.clone());
+        // Each shard holds its share of the flow budget.
+        let share = AggConfig {
+            max_flows: (config.max_flows / threads).max(1),
+            ..config.clone()
+        };
+        let shard = Shard::new(&share, points.clone());
         let (done_tx, empty_tx, counters) =
             (done_tx.clone(), empty_tx.clone(), Arc::clone(&counters));
         shards.push(
@@ -219,6 +226,7 @@ pub fn run(
         shard_stats.late_packets += s.late_packets;
         shard_stats.records += s.records;
         shard_stats.intervals_closed += s.intervals_closed;
+        shard_stats.partial_records += s.partial_records;
     }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -283,8 +291,15 @@ fn export_closings(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        let Some(event) = answer.event else {
+            sink.write(&answer.late)?;
+            counters
+                .records_written
+                .fetch_add(answer.late.len() as u64, Ordering::Relaxed);
+            continue;
+        };
         let entry = pending
-            .entry(answer.event)
+            .entry(event)
             .or_insert_with(|| (0, Vec::new(), Vec::new()));
         entry.0 += 1;
         entry.1.push(answer.closed);
@@ -361,20 +376,25 @@ fn run_shard(
                 // The reader allocates a new batch if the return channel is full.
                 let _ = empties.try_send(batch);
                 counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
+                if let Some(mut partial) = shard.take_partial() {
+                    partial.sort_unstable_by(FlowRecord::order);
+                    let early = Closed {
+                        event: None,
+                        closed: Vec::new(),
+                        late: partial,
+                    };
+                    if done.send(early).is_err() {
+                        break; // the writer failed; it reports why
+                    }
+                }
             }
             ToShard::Close { event, watermark } => {
                 let (mut closed, mut late) = (Vec::new(), Vec::new());
                 shard.close(watermark, &mut closed, &mut late);
-                // Records the flow budget (--max-flows) pushed out early
-                // travel with the late ones, in the same order.
-                if let Some(mut partial) = shard.take_partial() {
-                    late.append(&mut partial);
-                    late.sort_unstable_by(FlowRecord::order);
-                }
                 counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
                 if done
                     .send(Closed {
-                        event,
+                        event: Some(event),
                         closed,
                         late,
                     })

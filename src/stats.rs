@@ -33,6 +33,9 @@ pub struct RunStats {
     pub unmatched_fragments: u64,
     /// Packets counted after their interval had closed, in extra records.
     pub late_packets: u64,
+    /// Records written before their interval closed because the flow budget
+    /// (`--max-flows`) was spent.
+    pub partial_records: u64,
     /// Packets left out by flow or packet sampling.
     pub sampled_out: u64,
     /// Records written.
@@ -83,6 +86,7 @@ impl RunStats {
         self.duplicates_dropped += observer.duplicates;
         self.observation_points_exhausted += observer.observation_points_exhausted;
         self.late_packets += shard.late_packets;
+        self.partial_records += shard.partial_records;
         self.records_written += shard.records;
     }
 
@@ -142,6 +146,9 @@ impl fmt::Display for RunStats {
         }
         row(f, "unmatched fragments", self.unmatched_fragments)?;
         row(f, "late packets", self.late_packets)?;
+        if self.partial_records > 0 {
+            row(f, "partial records (max flows)", self.partial_records)?;
+        }
         row(f, "sampled out", self.sampled_out)?;
         row(f, "records written", self.records_written)?;
         row(f, "intervals closed", self.intervals_closed)?;

@@ -693,11 +693,22 @@ fn samples(body: &str) -> BTreeMap<String, f64> {
 }
 
 /// Scrapes until `packets_total` is `want` (or 20 s pass).
+/// Scrapes until `want` packets were read and every one of them went through
+/// decoding (the reader publishes both once per batch or tick, not together).
 fn scrape_until(ns: &Netns, want: f64) -> BTreeMap<String, f64> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let values = samples(&scrape(ns, "/metrics").1);
-        if values.get("mirrorflow_packets_total") == Some(&want) {
+        let handled: f64 = values
+            .iter()
+            .filter(|(k, _)| {
+                k.as_str() == "mirrorflow_packets_counted_total"
+                    || k.starts_with("mirrorflow_malformed_packets_total{")
+                    || k.as_str() == "mirrorflow_non_ip_packets_total"
+            })
+            .map(|(_, v)| v)
+            .sum();
+        if values.get("mirrorflow_packets_total") == Some(&want) && handled >= want {
             return values;
         }
         assert!(

@@ -22,8 +22,9 @@ pub struct AggConfig {
     pub max_flows: usize,
 }
 
-/// The default flow budget: 4 Mi flows, about 0.4–0.8 GiB of flow tables at
-/// 100–200 bytes per flow (see [`crate::Shard`]).
+/// The default flow budget: 4 Mi flows. Measured on a 5-million-flow flood
+/// with 2 shards, the run peaked at 1.3 GB resident: about 330 bytes per flow
+/// at the worst moment, when a table doubles and old and new coexist.
 pub const DEFAULT_MAX_FLOWS: usize = 1 << 22;
 
 impl Default for AggConfig {
