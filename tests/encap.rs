@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::common::{eth_udp4, mirrorflow, parse_records, pcap, scratch, vxlan_frame, ETHERNET};
+use crate::common::{eth_udp4, mirrorflow, pcap, scratch, vxlan_frame, ETHERNET};
 
 const A: ([u8; 4], [u8; 4], u16, u16) = ([10, 1, 1, 1], [10, 2, 2, 2], 1111, 2222);
 const B: ([u8; 4], [u8; 4], u16, u16) = ([10, 2, 2, 2], [10, 1, 1, 1], 2222, 1111);
@@ -16,23 +16,7 @@ fn inner(flow: ([u8; 4], [u8; 4], u16, u16), payload: usize) -> Vec<u8> {
 }
 
 fn run(test: &str, packets: &[(u64, Vec<u8>)], flags: &[&str]) -> (Vec<Value>, Value) {
-    let dir = scratch(test);
-    let path = dir.join("t.pcap");
-    std::fs::write(&path, pcap(ETHERNET, packets)).unwrap();
-    let stats = dir.join("stats.json");
-    let mut args = vec!["replay", "-q", "--stats", stats.to_str().unwrap()];
-    args.extend_from_slice(flags);
-    args.push(path.to_str().unwrap());
-    let out = mirrorflow(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        parse_records(&out.stdout),
-        serde_json::from_slice(&std::fs::read(stats).unwrap()).unwrap(),
-    )
+    crate::common::replay_packets(test, ETHERNET, packets, flags)
 }
 
 /// (encap, vni, src_ip, src_port) → (packets, bytes), summed over intervals.

@@ -3,32 +3,18 @@
 
 use serde_json::Value;
 
-use crate::common::{mirrorflow, parse_records, pcap, scratch, udp4, RAW};
+use crate::common::{udp4, RAW};
 
 const S: u64 = 1_000_000; // µs per second in the pcap helper
 
 /// Replays one UDP flow (10.0.0.1:1000 → 10.0.0.2:53, 28 + 100 bytes a
 /// packet) sent at the given times, with extra flags.
 fn run(test: &str, times_us: &[u64], flags: &[&str]) -> (Vec<Value>, Value) {
-    let dir = scratch(test);
-    let path = dir.join("t.pcap");
     let packets: Vec<_> = times_us
         .iter()
         .map(|&t| (t, udp4([10, 0, 0, 1], [10, 0, 0, 2], 1000, 53, 100)))
         .collect();
-    std::fs::write(&path, pcap(RAW, &packets)).unwrap();
-    let stats = dir.join("stats.json");
-    let mut args = vec!["replay", "-q", "--stats", stats.to_str().unwrap()];
-    args.extend_from_slice(flags);
-    args.push(path.to_str().unwrap());
-    let out = mirrorflow(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stats = serde_json::from_slice(&std::fs::read(stats).unwrap()).unwrap();
-    (parse_records(&out.stdout), stats)
+    crate::common::replay_packets(test, RAW, &packets, flags)
 }
 
 fn summary(records: &[Value]) -> Vec<(String, u64, String, String)> {

@@ -206,12 +206,7 @@ fn record_fields_follow_the_spec_names() {
 
 #[test]
 fn output_is_byte_identical_for_any_thread_count() {
-    let mut captures: Vec<_> = std::fs::read_dir(fixture(""))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    captures.sort();
+    let captures = crate::common::fixture_captures();
     assert!(captures.len() >= 20);
     for capture in &captures {
         let capture = capture.to_str().unwrap();

@@ -6,18 +6,7 @@ use serde_json::Value;
 use crate::common::{fixture, mirrorflow, parse_records, pcap, scratch, ETHERNET};
 
 fn stats_of(path: &std::path::Path, dir: &std::path::Path) -> (std::process::Output, Value) {
-    let stats = dir.join("stats.json");
-    let _ = std::fs::remove_file(&stats);
-    let out = mirrorflow(&[
-        "replay",
-        "-q",
-        "--stats",
-        stats.to_str().unwrap(),
-        path.to_str().unwrap(),
-    ]);
-    let value =
-        serde_json::from_slice(&std::fs::read(&stats).unwrap_or_default()).unwrap_or(Value::Null);
-    (out, value)
+    crate::common::replay_with_stats(dir, path, &[])
 }
 
 /// Every packet read is counted in a record or under exactly one reason.
@@ -46,12 +35,7 @@ fn assert_accounted(name: &str, s: &Value) {
 #[test]
 fn every_fixture_capture_replays_with_every_packet_accounted_for() {
     let dir = scratch("corpus");
-    let mut captures: Vec<_> = std::fs::read_dir(fixture(""))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    captures.sort();
+    let captures = crate::common::fixture_captures();
     // All 40 captures of the shared corpus, the malformed ones included.
     assert_eq!(captures.len(), 40);
     let (mut files, mut packets) = (0, 0);

@@ -31,6 +31,52 @@ pub fn mirrorflow(args: &[&str]) -> Output {
         .expect("run mirrorflow")
 }
 
+/// The captures in tests/fixtures, sorted by name.
+pub fn fixture_captures() -> Vec<PathBuf> {
+    let mut captures: Vec<_> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    captures.sort();
+    captures
+}
+
+/// Runs `mirrorflow replay -q --stats DIR/stats.json FLAGS… PATH` and returns
+/// its output and statistics (`Null` when none were written).
+pub fn replay_with_stats(dir: &Path, path: &Path, flags: &[&str]) -> (Output, Value) {
+    let stats = dir.join("stats.json");
+    let _ = std::fs::remove_file(&stats);
+    let mut args = vec!["replay", "-q", "--stats", stats.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.push(path.to_str().unwrap());
+    let out = mirrorflow(&args);
+    let value = std::fs::read(&stats)
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+        .unwrap_or(Value::Null);
+    (out, value)
+}
+
+/// Writes `packets` as a pcap of `link` in a fresh folder for `test`,
+/// replays it with `flags`, requires success, and returns records and statistics.
+pub fn replay_packets(
+    test: &str,
+    link: u32,
+    packets: &[(u64, Vec<u8>)],
+    flags: &[&str],
+) -> (Vec<Value>, Value) {
+    let dir = scratch(test);
+    let path = dir.join("t.pcap");
+    std::fs::write(&path, pcap(link, packets)).unwrap();
+    let (out, stats) = replay_with_stats(&dir, &path, flags);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (parse_records(&out.stdout), stats)
+}
+
 /// Runs `mirrorflow replay -q ARGS` and returns its records, failing on a non-zero exit.
 pub fn replay(args: &[&str]) -> Vec<Value> {
     let mut all = vec!["replay", "-q"];
