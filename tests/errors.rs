@@ -230,3 +230,23 @@ fn a_folder_as_json_output_exits_1_before_reading() {
         "nothing left behind"
     );
 }
+
+#[test]
+fn an_existing_output_file_exits_1_and_is_left_alone() {
+    let dir = scratch("out-exists");
+    let path = dir.join("flows.json");
+    std::fs::write(&path, "earlier records\n").unwrap();
+    let out = mirrorflow(&[
+        "replay",
+        "-o",
+        path.to_str().unwrap(),
+        fixture("zeek-sctp.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("flows.json") && err.contains("exists already"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "earlier records\n");
+}

@@ -111,6 +111,14 @@ impl Output {
                 path: path.to_owned(),
                 source: io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file"),
             }),
+            // An earlier run's records are never replaced silently.
+            Ok(meta) if meta.is_file() => Err(Error::Create {
+                path: path.to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "exists already; remove it or choose another name",
+                ),
+            }),
             Ok(meta) if !meta.is_file() => {
                 let file = fs::OpenOptions::new()
                     .write(true)
@@ -239,6 +247,30 @@ mod tests {
             .map_err(|e| out.write_error(e))
             .unwrap_err();
         assert!(err.to_string().contains("/dev/full"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_removed_before_the_end_fails_naming_the_path() {
+        let dir = scratch("vanished");
+        let path = dir.join("flows.json");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"{}\n").unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        let err = f.commit().unwrap_err().to_string();
+        assert!(err.contains("flows.json"), "{err}");
+        assert!(!dir.exists(), "not recreated");
+    }
+
+    #[test]
+    fn an_existing_file_is_refused_not_overwritten() {
+        let dir = scratch("exists");
+        let path = dir.join("flows.json");
+        fs::write(&path, b"earlier records\n").unwrap();
+        let err = Output::open(&path).unwrap_err();
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(err.to_string().contains("flows.json"), "{err}");
+        assert!(cause.contains("exists already"), "{cause}");
+        assert_eq!(fs::read(&path).unwrap(), b"earlier records\n");
     }
 
     #[test]
