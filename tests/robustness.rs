@@ -310,3 +310,53 @@ fn a_flood_of_five_million_flows_stays_within_the_flow_budget() {
         peak >> 20
     );
 }
+
+#[test]
+fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
+    // Inputs the `replay` fuzz target (capture/fuzz) found crashing, kept as
+    // regressions: each must replay to an exit status of 0 or 2, never a panic.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capture/fuzz/regressions");
+    let mut found = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("replay-")
+        {
+            continue;
+        }
+        found += 1;
+        let out = mirrorflow(&[
+            "replay",
+            "-q",
+            "--threads",
+            "2",
+            "--interval",
+            "1",
+            "--lateness",
+            "0",
+            "--max-flows",
+            "8",
+            "--dedup",
+            "1us",
+            "-o",
+            "/dev/null",
+            path.to_str().unwrap(),
+        ]);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0) | Some(1) | Some(2)),
+            "{}: {code:?} {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(found >= 1);
+}

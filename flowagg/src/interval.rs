@@ -22,16 +22,25 @@ impl Interval {
         }
     }
 
-    /// First instant after the interval.
+    /// First instant after the interval; the last instant a timestamp can
+    /// hold for an interval that reaches past it (year 2554: only a damaged
+    /// or hostile capture gets there).
     pub fn end(&self) -> Timestamp {
-        Timestamp(self.start.0 + u64::from(self.secs) * Timestamp::NANOS_PER_SEC)
+        Timestamp(
+            self.start
+                .0
+                .saturating_add(u64::from(self.secs) * Timestamp::NANOS_PER_SEC),
+        )
     }
 
     /// Whether the interval is closed once packet time has reached
     /// `watermark`: packet time has passed its end by the lateness or more.
     #[inline]
     pub fn is_closed_at(&self, watermark: Timestamp, lateness_secs: u32) -> bool {
-        let closes = self.end().0 + u64::from(lateness_secs) * Timestamp::NANOS_PER_SEC;
+        let closes = self
+            .end()
+            .0
+            .saturating_add(u64::from(lateness_secs) * Timestamp::NANOS_PER_SEC);
         watermark.0 >= closes
     }
 }
@@ -62,6 +71,15 @@ mod tests {
         let i = Interval::containing(ts, 60);
         assert_eq!(i.start.secs(), 1_795_012_380);
         assert_eq!(i.start.secs() % 60, 0);
+    }
+
+    #[test]
+    fn issue_8_an_interval_at_the_end_of_time_does_not_overflow() {
+        // Found by the `replay` fuzz target: a pcapng timestamp near u64::MAX.
+        let i = Interval::containing(Timestamp(u64::MAX - 1), 3600);
+        assert_eq!(i.end(), Timestamp(u64::MAX));
+        assert!(!i.is_closed_at(Timestamp(u64::MAX - 1), 1));
+        assert!(i.is_closed_at(Timestamp(u64::MAX), 1));
     }
 
     #[test]

@@ -43,9 +43,14 @@ impl Entry {
 
     #[inline]
     fn add(&mut self, obs: &Observation, scale: u64) {
-        self.packets += scale;
-        self.bytes += u64::from(obs.ip_len) * scale;
-        self.payload_bytes += u64::from(obs.payload_len) * scale;
+        // Saturating: `--packet-sample` accepts any N, and no count may wrap.
+        self.packets = self.packets.saturating_add(scale);
+        self.bytes = self
+            .bytes
+            .saturating_add(u64::from(obs.ip_len).saturating_mul(scale));
+        self.payload_bytes = self
+            .payload_bytes
+            .saturating_add(u64::from(obs.payload_len).saturating_mul(scale));
         self.first = self.first.min(obs.ts);
         self.last = self.last.max(obs.ts);
         self.tcp_flags |= obs.tcp_flags;
