@@ -1,12 +1,14 @@
 //! Packets in, borrowed decoded views out.
 //!
 //! `capture` reads packets from capture files (classic pcap and pcapng, from a
-//! file, a folder or stdin) and decodes every layer a mirror can deliver down to
-//! the innermost IP packet, without copying or allocating per packet.
+//! file, a folder or stdin) or from a live interface through libpcap, and
+//! decodes every layer a mirror can deliver, tunnels included, down to the
+//! innermost IP packet, without copying or allocating per packet.
 //!
 //! The principal types are [`RawPacket`] (what a source lends for one packet),
 //! [`source::CaptureReader`] (a streaming pcap/pcapng reader over a reused
-//! buffer), [`decode::decode`] and its result [`decode::Decoded`], and
+//! buffer), [`source::LiveCapture`] (an interface, with its drop counters),
+//! [`decode::decode_with`] and its result [`decode::Decoded`], and
 //! [`DecodeError`] (why a packet could not be decoded, counted in
 //! [`stats::DecodeStats`], never a run failure).
 //!
