@@ -11,14 +11,7 @@ fn check(capture: &str, frames: u64) {
 /// tests/fixtures/README.md's per-file table of frames in no record).
 fn check_stats(capture: &str, frames: u64, stats_want: &[(&str, u64)]) {
     let dir = scratch(&format!("replay-{capture}"));
-    let stats = dir.join("stats.json");
-    let out = mirrorflow(&[
-        "replay",
-        "-q",
-        "--stats",
-        stats.to_str().unwrap(),
-        fixture(capture).to_str().unwrap(),
-    ]);
+    let (out, stats) = crate::common::replay_with_stats(&dir, &fixture(capture), &[]);
     assert!(
         out.status.success(),
         "{capture}: {}",
@@ -36,7 +29,6 @@ fn check_stats(capture: &str, frames: u64, stats_want: &[(&str, u64)]) {
             "{capture}: unexpected record {key:?}"
         );
     }
-    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(stats).unwrap()).unwrap();
     assert_eq!(stats["packets_read"], frames, "{capture}: packets read");
     let counted: u64 = want.values().map(|c| c.packets).sum();
     assert_eq!(

@@ -94,21 +94,15 @@ impl<W: Write> NdjsonWriter<W> {
         ip(b, k.src_ip());
         let ports = k.ports();
         if let Some((src, _)) = ports {
-            b.push(b',');
-            key(b, schema::SRC_PORT.name);
-            number(b, src);
+            field(b, schema::SRC_PORT.name, src);
         }
         b.push(b',');
         key(b, schema::DEST_IP.name);
         ip(b, k.dst_ip());
         if let Some((_, dst)) = ports {
-            b.push(b',');
-            key(b, schema::DEST_PORT.name);
-            number(b, dst);
+            field(b, schema::DEST_PORT.name, dst);
         }
-        b.push(b',');
-        key(b, schema::PROTOCOL.name);
-        number(b, k.proto);
+        field(b, schema::PROTOCOL.name, k.proto);
         b.push(b'}');
         if let Some((icmp_type, icmp_code)) = k.icmp() {
             field(b, schema::ICMP_TYPE.name, icmp_type);
