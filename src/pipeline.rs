@@ -39,9 +39,9 @@ use capture::{
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use export::Sink;
 use flowagg::{
-    merge::{merge_into, shard_of},
-    AggConfig, Clock, FlowRecord, Observation, ObservationPoints, Observer, ObserverStats, Shard,
-    ShardStats,
+    merge::{merge_closings, shard_of},
+    AggConfig, Clock, Closing, FlowRecord, Observation, ObservationPoints, Observer, ObserverStats,
+    Shard, ShardStats,
 };
 use indicatif::ProgressBar;
 
@@ -120,13 +120,13 @@ enum ToShard {
     Close { event: u64, watermark: Timestamp },
 }
 
-/// A shard's answer to a closing or, with no event, records the flow budget
-/// (`--max-flows`) pushed out early, to be written at once so that they do
-/// not pile up in memory.
-struct Closed {
-    event: Option<u64>,
-    closed: Vec<FlowRecord>,
-    late: Vec<FlowRecord>,
+/// What a shard sends the writer.
+enum FromShard {
+    /// Its answer to closing `event`.
+    Closing { event: u64, closing: Closing },
+    /// Records the flow budget (`--max-flows`) pushed out early, to be
+    /// written at once so that they do not pile up in memory.
+    Partial(Vec<FlowRecord>),
 }
 
 /// What the reader thread reports when it is done.
@@ -169,7 +169,7 @@ pub fn run(
     let live = matches!(source, Source::Live(_));
     counters.live.store(live, Ordering::Relaxed);
     let points = ObservationPoints::default();
-    let (done_tx, done_rx) = bounded::<Closed>(threads * 4);
+    let (done_tx, done_rx) = bounded::<FromShard>(threads * 4);
     let (empty_tx, empty_rx) = bounded::<Vec<Observation>>(threads * IN_FLIGHT + 2);
     let mut to_shards = Vec::with_capacity(threads);
     let mut shards = Vec::with_capacity(threads);
@@ -193,7 +193,12 @@ pub fn run(
     }
     drop((done_tx, empty_tx));
     let reader = {
-        let (config, decode, counters) = (config.clone(), decode.clone(), Arc::clone(&counters));
+        let (config, decode, counters, points) = (
+            config.clone(),
+            decode.clone(),
+            Arc::clone(&counters),
+            points.clone(),
+        );
         thread::Builder::new()
             .name("reader".into())
             .spawn(move || {
@@ -210,6 +215,7 @@ pub fn run(
 
     let written = export_closings(
         &done_rx,
+        &points,
         &mut sink,
         threads,
         &counters,
@@ -261,15 +267,13 @@ pub fn run(
     })
 }
 
-/// The answers to one closing so far: how many shards answered, their
-/// closed-interval records and their late records.
-type Answers = (usize, Vec<Vec<FlowRecord>>, Vec<Vec<FlowRecord>>);
-
 /// Collects every shard's answer to each closing, merges them, writes them.
 /// Live, each closing's records are flushed to the output at once, and the
 /// lag of the interval is kept for the metrics.
+#[allow(clippy::too_many_arguments)]
 fn export_closings(
-    done: &Receiver<Closed>,
+    done: &Receiver<FromShard>,
+    points: &ObservationPoints,
     sink: &mut Sink,
     threads: usize,
     counters: &Counters,
@@ -277,8 +281,8 @@ fn export_closings(
     started: Instant,
     live: bool,
 ) -> Result<(), export::Error> {
-    let mut pending: BTreeMap<u64, Answers> = BTreeMap::new();
-    let mut out = Vec::new();
+    // The answers to each closing so far, by event.
+    let mut pending: BTreeMap<u64, Vec<Closing>> = BTreeMap::new();
     loop {
         let answer = match done.recv_timeout(TICK) {
             Ok(answer) => answer,
@@ -291,39 +295,34 @@ fn export_closings(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let Some(event) = answer.event else {
-            sink.write(&answer.late)?;
-            counters
-                .records_written
-                .fetch_add(answer.late.len() as u64, Ordering::Relaxed);
-            continue;
+        let (event, closing) = match answer {
+            FromShard::Partial(records) => {
+                sink.write(&records)?;
+                counters
+                    .records_written
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                continue;
+            }
+            FromShard::Closing { event, closing } => (event, closing),
         };
-        let entry = pending
-            .entry(event)
-            .or_insert_with(|| (0, Vec::new(), Vec::new()));
-        entry.0 += 1;
-        entry.1.push(answer.closed);
-        entry.2.push(answer.late);
+        pending.entry(event).or_default().push(closing);
         // Shards answer closings in order, so the oldest one completes first.
-        while let Some(mut ready) = pending.first_entry().filter(|e| e.get().0 == threads) {
-            let (_, closed, late) = ready.get_mut();
-            merge_into(closed, &mut out);
-            // Sorted by interval first: the last closed record is of the newest interval.
-            let newest = out.last().map(|r| r.interval.end());
-            merge_into(late, &mut out);
-            ready.remove();
-            sink.write(&out)?;
+        while let Some(ready) = pending.first_entry().filter(|e| e.get().len() == threads) {
+            let mut parts = ready.remove();
+            let newest = parts.iter().filter_map(Closing::newest).max();
+            merge_closings(&mut parts, &points.snapshot(), |chunk| {
+                counters
+                    .records_written
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                sink.write(chunk)
+            })?;
             if live {
                 sink.flush()?;
-                if let Some(end) = newest {
-                    let lag = wall_clock().0.saturating_sub(end.0);
+                if let Some(newest) = newest {
+                    let lag = wall_clock().0.saturating_sub(newest.end().0);
                     counters.interval_lag_nanos.store(lag, Ordering::Relaxed);
                 }
             }
-            counters
-                .records_written
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            out.clear();
         }
         show_progress(bar, counters, started, live);
     }
@@ -364,7 +363,7 @@ fn run_shard(
     mut shard: Shard,
     index: usize,
     from_reader: &Receiver<ToShard>,
-    done: &Sender<Closed>,
+    done: &Sender<FromShard>,
     empties: &Sender<Vec<Observation>>,
     counters: &Counters,
 ) -> ShardStats {
@@ -378,28 +377,16 @@ fn run_shard(
                 counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
                 if let Some(mut partial) = shard.take_partial() {
                     partial.sort_unstable_by(FlowRecord::order);
-                    let early = Closed {
-                        event: None,
-                        closed: Vec::new(),
-                        late: partial,
-                    };
-                    if done.send(early).is_err() {
+                    if done.send(FromShard::Partial(partial)).is_err() {
                         break; // the writer failed; it reports why
                     }
                 }
             }
             ToShard::Close { event, watermark } => {
-                let (mut closed, mut late) = (Vec::new(), Vec::new());
-                shard.close(watermark, &mut closed, &mut late);
+                let mut closing = Closing::default();
+                shard.close(watermark, &mut closing);
                 counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
-                if done
-                    .send(Closed {
-                        event: Some(event),
-                        closed,
-                        late,
-                    })
-                    .is_err()
-                {
+                if done.send(FromShard::Closing { event, closing }).is_err() {
                     break; // the writer failed; it reports why
                 }
             }

@@ -364,8 +364,8 @@ fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
 /// The records a replay of `bytes` writes, in process (the library path the
 /// binary runs, on one thread), and the offset of the damage if any.
 fn replay_in_process(bytes: &[u8]) -> (Vec<u8>, Option<u64>) {
-    use capture::{decode::decode, source::CaptureReader, Timestamp};
-    use flowagg::{AggConfig, Clock, ObservationPoints, Observer, Shard};
+    use capture::{decode::decode, source::CaptureReader};
+    use flowagg::{AggConfig, Aggregator, FlowRecord, LocalShards, ObservationPoints};
     let mut reader = match CaptureReader::from_reader(
         Box::new(std::io::Cursor::new(bytes.to_vec())),
         "cut".into(),
@@ -375,25 +375,14 @@ fn replay_in_process(bytes: &[u8]) -> (Vec<u8>, Option<u64>) {
     };
     let config = AggConfig::default();
     let points = ObservationPoints::default();
-    let mut observer = Observer::new(&config, points.clone());
-    let mut clock = Clock::new(config.interval_secs, config.lateness_secs);
-    let mut shard = Shard::new(&config, points);
     let mut writer = export::NdjsonWriter::new(Vec::new(), export::RunInfo::default());
-    let (mut closed, mut late) = (Vec::new(), Vec::new());
+    let shards = LocalShards::new(&config, &points, 1, |chunk: &[FlowRecord]| {
+        writer.write(chunk).unwrap();
+    });
+    let mut aggregator = Aggregator::new(&config, points, shards);
     let damage = loop {
         match reader.next_packet() {
-            Ok(Some(packet)) => {
-                let tick = clock.tick(packet.ts);
-                if let Ok(decoded) = decode(&packet) {
-                    if let Some(mut obs) = observer.observe(&packet, &decoded) {
-                        obs.late = tick.late;
-                        shard.push(&obs);
-                    }
-                }
-                if tick.closes {
-                    shard.close(clock.watermark(), &mut closed, &mut late);
-                }
-            }
+            Ok(Some(packet)) => aggregator.packet(&packet, decode(&packet).ok().as_ref()),
             Ok(None) => break None,
             Err(
                 capture::Error::Truncated { offset, .. } | capture::Error::Corrupt { offset, .. },
@@ -401,10 +390,8 @@ fn replay_in_process(bytes: &[u8]) -> (Vec<u8>, Option<u64>) {
             Err(e) => panic!("{e}"),
         }
     };
-    shard.close(Timestamp(u64::MAX), &mut closed, &mut late);
-    closed.extend(late);
-    closed.sort_unstable_by(flowagg::FlowRecord::order);
-    writer.write(&closed).unwrap();
+    aggregator.finish();
+    drop(aggregator);
     (writer.into_inner(), damage)
 }
 

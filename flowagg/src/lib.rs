@@ -16,11 +16,12 @@
 //! use flowagg::{AggConfig, ObservationPoints, Shard};
 //! let config = AggConfig::default();
 //! let mut shard = Shard::new(&config, ObservationPoints::default());
-//! let (mut closed, mut late) = (Vec::new(), Vec::new());
-//! shard.finish(&mut closed, &mut late);
-//! assert!(closed.is_empty() && late.is_empty());
+//! let mut closing = flowagg::Closing::default();
+//! shard.finish(&mut closing);
+//! assert!(closing.is_empty());
 //! ```
 
+mod aggregator;
 mod clock;
 mod config;
 mod dedup;
@@ -34,7 +35,9 @@ mod observe;
 mod record;
 mod sampler;
 mod shard;
+mod table;
 
+pub use aggregator::{Aggregator, Dispatch, LocalShards, BATCH};
 pub use clock::{Clock, Tick};
 pub use config::{AggConfig, DEFAULT_MAX_FLOWS};
 pub use error::Error;
@@ -43,4 +46,4 @@ pub use key::FlowKey;
 pub use observation::{ObsId, ObservationPoint, ObservationPoints, MAX_POINTS};
 pub use observe::{Observation, Observer, ObserverStats};
 pub use record::FlowRecord;
-pub use shard::{Shard, ShardStats};
+pub use shard::{ClosedInterval, Closing, Shard, ShardStats};

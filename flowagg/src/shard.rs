@@ -1,81 +1,65 @@
 //! A flow table that one thread owns outright, closing intervals on packet time.
 //!
 //! # Memory
-//! One open flow costs one `Entry` (88 bytes: the 40-byte key and the
-//! counters) plus hashbrown's control byte, at a load factor between 7/16
-//! and 7/8 as the table grows, so 100–200 bytes per open flow-interval.
-//! Tables are kept and reused when their interval closes, so a steady run
-//! stops allocating. At most `max_flows` flows are held (`--max-flows`, per
-//! shard its share): beyond it the oldest flows of the oldest interval are
-//! written early as partial records.
+//! One open flow costs about 88 bytes ([`crate::table`]). When an interval
+//! closes, its entries are sorted where they lie and handed over as they
+//! are: the records are built a chunk at a time as they are written, so a
+//! closing never holds a second copy of the table. The next interval's table
+//! is sized for as many flows as the last one had, so a steady run does not
+//! grow tables. At most `max_flows` flows are held (`--max-flows`, per shard
+//! its share): beyond it the oldest flows of the oldest interval are written
+//! early as partial records.
 
 use capture::Timestamp;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use crate::{
-    AggConfig, FlowKey, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
+    table::{Entry, FlowTable, MAX_ENTRIES, WARM_GROUP},
+    AggConfig, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
 };
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    key: FlowKey,
-    packets: u64,
-    bytes: u64,
-    payload_bytes: u64,
-    first: Timestamp,
-    last: Timestamp,
-    tcp_flags: u8,
-}
-
-impl Entry {
-    fn new(key: FlowKey, ts: Timestamp) -> Self {
-        Entry {
-            key,
-            packets: 0,
-            bytes: 0,
-            payload_bytes: 0,
-            first: ts,
-            last: ts,
-            tcp_flags: 0,
-        }
-    }
-
-    #[inline]
-    fn add(&mut self, obs: &Observation, scale: u64) {
-        // Saturating: `--packet-sample` accepts any N, and no count may wrap.
-        self.packets = self.packets.saturating_add(scale);
-        self.bytes = self
-            .bytes
-            .saturating_add(u64::from(obs.ip_len).saturating_mul(scale));
-        self.payload_bytes = self
-            .payload_bytes
-            .saturating_add(u64::from(obs.payload_len).saturating_mul(scale));
-        self.first = self.first.min(obs.ts);
-        self.last = self.last.max(obs.ts);
-        self.tcp_flags |= obs.tcp_flags;
-    }
-
-    fn record(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord {
-        FlowRecord {
-            partial: false,
-            interval,
-            observation: points[usize::from(self.key.obs.0)],
-            key: self.key,
-            packets: self.packets,
-            bytes: self.bytes,
-            payload_bytes: self.payload_bytes,
-            first: self.first,
-            last: self.last,
-            tcp_flags: self.tcp_flags,
-        }
-    }
-}
 
 #[derive(Debug)]
 struct OpenInterval {
     interval: Interval,
-    flows: HashTable<Entry>,
+    /// `interval.end()`, kept: the hot path tests `start <= ts < end`
+    /// instead of dividing.
+    end: Timestamp,
+    flows: FlowTable,
+}
+
+/// The flows of one closed interval, sorted by (observation point, key).
+#[derive(Debug)]
+pub struct ClosedInterval {
+    pub(crate) interval: Interval,
+    pub(crate) flows: Vec<Entry>,
+}
+
+/// What a shard hands over when intervals close: [`crate::merge`] turns the
+/// closings of all shards into records in the spec's order.
+#[derive(Debug, Default)]
+pub struct Closing {
+    /// Closed intervals, oldest first.
+    pub(crate) intervals: Vec<ClosedInterval>,
+    /// Late records, sorted by [`FlowRecord::order`].
+    pub(crate) late: Vec<FlowRecord>,
+}
+
+impl Closing {
+    /// Records it holds.
+    pub fn len(&self) -> usize {
+        self.intervals.iter().map(|i| i.flows.len()).sum::<usize>() + self.late.len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The newest interval closed (not counting late records).
+    pub fn newest(&self) -> Option<Interval> {
+        self.intervals.last().map(|i| i.interval)
+    }
 }
 
 /// Counts of what a shard did.
@@ -107,8 +91,8 @@ pub struct Shard {
     hasher: FixedState,
     /// Open intervals, oldest first; usually one or two, so a scan beats a map.
     open: Vec<OpenInterval>,
-    /// Emptied tables kept for reuse.
-    spare: Vec<HashTable<Entry>>,
+    /// Flows of the last interval closed: the size of the next table.
+    last_len: usize,
     late: HashTable<(Interval, Entry)>,
     /// Flows held in open intervals (late records not included).
     held: usize,
@@ -129,20 +113,30 @@ impl Shard {
             scale: config.packet_sample,
             hasher: FixedState::with_seed(config.seed),
             open: Vec::new(),
-            spare: Vec::new(),
+            last_len: 0,
             late: HashTable::new(),
             held: 0,
-            max_flows: config.max_flows.max(1),
+            max_flows: config.max_flows.clamp(1, MAX_ENTRIES),
             partial: Vec::new(),
             points,
             stats: ShardStats::default(),
         }
     }
 
-    /// Adds a batch of observations, in order.
+    /// Adds a batch of observations, in order. The table entries of each
+    /// group are loaded while the group before it is counted.
     pub fn push_batch(&mut self, batch: &[Observation]) {
-        for obs in batch {
-            self.push(obs);
+        let mut groups = batch.chunks(WARM_GROUP).peekable();
+        if let (Some(first), Some(newest)) = (groups.peek(), self.open.last()) {
+            newest.flows.warm(first);
+        }
+        while let Some(group) = groups.next() {
+            if let (Some(next), Some(newest)) = (groups.peek(), self.open.last()) {
+                newest.flows.warm(next);
+            }
+            for obs in group {
+                self.push(obs);
+            }
         }
     }
 
@@ -150,17 +144,15 @@ impl Shard {
     /// [`crate::Clock`] found its interval closed.
     #[inline]
     pub fn push(&mut self, obs: &Observation) {
-        let interval = Interval::containing(obs.ts, self.secs);
         if obs.late {
-            self.push_late(interval, obs);
+            self.push_late(obs);
             return;
         }
-        let at = match self.open.iter().position(|o| o.interval == interval) {
+        let at = match self.find_open(obs.ts) {
             Some(at) => at,
-            None => self.open_interval(interval),
+            None => self.open_interval(Interval::containing(obs.ts, self.secs)),
         };
-        let eq = |e: &Entry| e.key == obs.key;
-        if let Some(entry) = self.open[at].flows.find_mut(obs.hash, eq) {
+        if let Some(entry) = self.open[at].flows.find_mut(obs) {
             entry.add(obs, self.scale);
             return;
         }
@@ -168,19 +160,18 @@ impl Shard {
         // may be the one emptied, so it is looked up again.
         let at = if self.held >= self.max_flows {
             self.evict_oldest();
-            match self.open.iter().position(|o| o.interval == interval) {
+            match self.find_open(obs.ts) {
                 Some(at) => at,
-                None => self.open_interval(interval),
+                None => self.open_interval(Interval::containing(obs.ts, self.secs)),
             }
         } else {
             at
         };
-        let hasher = &self.hasher;
         let mut entry = Entry::new(obs.key, obs.ts);
         entry.add(obs, self.scale);
         self.open[at]
             .flows
-            .insert_unique(obs.hash, entry, |e| e.key.hash(hasher));
+            .insert_new(entry, obs.hash, &self.hasher);
         self.held += 1;
     }
 
@@ -205,50 +196,59 @@ impl Shard {
         let interval = oldest.interval;
         let points = self.points.snapshot();
         let before = self.partial.len();
-        self.partial.extend(
-            oldest
-                .flows
-                .extract_if(|e| e.last.0 <= threshold)
-                .take(count)
-                .map(|e| FlowRecord {
+        let mut left = count;
+        let partial = &mut self.partial;
+        oldest.flows.evict(
+            |e| {
+                let gone = left > 0 && e.last.0 <= threshold;
+                left -= usize::from(gone);
+                gone
+            },
+            |e| {
+                partial.push(FlowRecord {
                     partial: true,
                     ..e.record(interval, &points)
-                }),
+                });
+            },
+            &self.hasher,
         );
         let evicted = self.partial.len() - before;
         self.held -= evicted;
         self.stats.partial_records += evicted as u64;
         self.stats.records += evicted as u64;
         if oldest.flows.is_empty() {
-            let emptied = self.open.remove(0);
-            self.spare.push(emptied.flows);
+            self.open.remove(0);
         }
     }
 
-    /// Closes the intervals closed at `watermark`: their records go to
-    /// `closed`, interval by interval, each sorted by (observation point,
-    /// key); the late records held so far go to `late`, sorted by (interval,
-    /// observation point, key). Called at every closing the clock announces,
-    /// so every shard flushes its late records at the same points.
-    pub fn close(
-        &mut self,
-        watermark: Timestamp,
-        closed: &mut Vec<FlowRecord>,
-        late: &mut Vec<FlowRecord>,
-    ) {
+    /// Closes the intervals closed at `watermark` into `out`, each sorted by
+    /// (observation point, key), and hands over the late records held so
+    /// far. Called at every closing the clock announces, so every shard
+    /// flushes its late records at the same points.
+    pub fn close(&mut self, watermark: Timestamp, out: &mut Closing) {
         while self
             .open
             .first()
             .is_some_and(|o| o.interval.is_closed_at(watermark, self.lateness_secs))
         {
-            self.close_oldest(closed);
+            self.close_oldest(out);
         }
-        self.flush_late(late);
+        self.flush_late(&mut out.late);
     }
 
     /// Closes every interval and flushes late records (end of input, signal).
-    pub fn finish(&mut self, closed: &mut Vec<FlowRecord>, late: &mut Vec<FlowRecord>) {
-        self.close(Timestamp(u64::MAX), closed, late);
+    pub fn finish(&mut self, out: &mut Closing) {
+        self.close(Timestamp(u64::MAX), out);
+    }
+
+    /// Closes every interval and returns the records in output order: a
+    /// shard used on its own (tests, benches).
+    pub fn finish_records(&mut self) -> Vec<FlowRecord> {
+        let mut closing = Closing::default();
+        self.finish(&mut closing);
+        let mut records = Vec::with_capacity(closing.len());
+        crate::merge::merge_closings_into(&mut [closing], &self.points.snapshot(), &mut records);
+        records
     }
 
     /// Flows currently held (open intervals and late records).
@@ -261,18 +261,35 @@ impl Shard {
         self.stats
     }
 
+    /// The open interval holding `ts`: usually the newest, so searched from there.
+    #[inline]
+    fn find_open(&self, ts: Timestamp) -> Option<usize> {
+        self.open
+            .iter()
+            .rposition(|o| o.interval.start <= ts && ts < o.end)
+    }
+
     /// Opens an interval in its place by start time; returns its index.
     fn open_interval(&mut self, interval: Interval) -> usize {
-        let flows = self.spare.pop().unwrap_or_default();
+        let flows = FlowTable::with_capacity(self.last_len.min(self.max_flows));
         let at = self
             .open
             .partition_point(|o| o.interval.start < interval.start);
-        self.open.insert(at, OpenInterval { interval, flows });
+        let end = interval.end();
+        self.open.insert(
+            at,
+            OpenInterval {
+                interval,
+                end,
+                flows,
+            },
+        );
         at
     }
 
-    fn push_late(&mut self, interval: Interval, obs: &Observation) {
+    fn push_late(&mut self, obs: &Observation) {
         use std::hash::BuildHasher;
+        let interval = Interval::containing(obs.ts, self.secs);
         self.stats.late_packets += 1;
         let hasher = &self.hasher;
         let hash = hasher.hash_one((obs.hash, interval.start));
@@ -288,19 +305,19 @@ impl Shard {
             .add(obs, self.scale);
     }
 
-    fn close_oldest(&mut self, out: &mut Vec<FlowRecord>) {
+    fn close_oldest(&mut self, out: &mut Closing) {
         let OpenInterval {
-            interval,
-            mut flows,
+            interval, flows, ..
         } = self.open.remove(0);
-        let start = out.len();
-        let points = self.points.snapshot();
+        let mut flows = flows.into_entries();
         self.held -= flows.len();
-        out.extend(flows.drain().map(|e| e.record(interval, &points)));
-        out[start..].sort_unstable_by(FlowRecord::order);
-        self.stats.records += (out.len() - start) as u64;
+        self.last_len = flows.len();
+        sort_flows(&mut flows, &self.points.snapshot());
+        self.stats.records += flows.len() as u64;
         self.stats.intervals_closed += 1;
-        self.spare.push(flows);
+        if !flows.is_empty() {
+            out.intervals.push(ClosedInterval { interval, flows });
+        }
     }
 
     fn flush_late(&mut self, out: &mut Vec<FlowRecord>) {
@@ -316,13 +333,27 @@ impl Shard {
     }
 }
 
+/// Sorts one interval's flows by (observation point, key), the spec's order
+/// within an interval. Ids are interned in arrival order, so flows at two
+/// points compare by the points themselves.
+fn sort_flows(flows: &mut [Entry], points: &[ObservationPoint]) {
+    flows.sort_unstable_by(|a, b| {
+        if a.key.obs == b.key.obs {
+            a.key.cmp(&b.key)
+        } else {
+            let point = |e: &Entry| points[usize::from(e.key.obs.0)];
+            point(a).cmp(&point(b))
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::key::{KeyShape, PortKind};
-    use crate::ObsId;
+    use crate::{FlowKey, ObsId};
 
     /// A table holding the one point the tests use, id 0.
     fn points() -> ObservationPoints {
@@ -372,14 +403,13 @@ mod tests {
             .map(|_| Shard::new(config, table.clone()))
             .collect();
         let mut clock = crate::Clock::new(config.interval_secs, config.lateness_secs);
-        let (mut closed, mut late) = (vec![Vec::new(); shards], vec![Vec::new(); shards]);
+        let mut closings: Vec<Closing> = (0..shards).map(|_| Closing::default()).collect();
         let mut out = Vec::new();
         let mut close_all = |shard: &mut [Shard], watermark, out: &mut Vec<FlowRecord>| {
-            for (i, s) in shard.iter_mut().enumerate() {
-                s.close(watermark, &mut closed[i], &mut late[i]);
+            for (s, closing) in shard.iter_mut().zip(&mut closings) {
+                s.close(watermark, closing);
             }
-            crate::merge::merge_into(&mut closed, out);
-            crate::merge::merge_into(&mut late, out);
+            crate::merge::merge_closings_into(&mut closings, &table.snapshot(), out);
         };
         for batch in batches {
             for obs in *batch {
@@ -415,11 +445,13 @@ mod tests {
             shard.push(&obs(port, S, 100));
         }
         shard.push(&obs(1, 6 * S, 100));
-        let (mut closed, mut late) = (Vec::new(), Vec::new());
-        shard.close(Timestamp(6 * S), &mut closed, &mut late);
+        let mut closing = Closing::default();
+        shard.close(Timestamp(6 * S), &mut closing);
+        assert!(closing.late.is_empty());
+        let mut closed = Vec::new();
+        crate::merge::merge_closings_into(&mut [closing], &shard.points.snapshot(), &mut closed);
         let ports: Vec<_> = closed.iter().map(|r| r.key.src_port).collect();
         assert_eq!(ports, vec![3, 7, 9]);
-        assert!(late.is_empty());
         assert_eq!(shard.open_flows(), 1);
     }
 
@@ -440,8 +472,7 @@ mod tests {
         }
         shard.push(&obs(0, 2 * S, 100));
         partial.extend(shard.take_partial().unwrap_or_default());
-        let (mut closed, mut late) = (Vec::new(), Vec::new());
-        shard.finish(&mut closed, &mut late);
+        let closed = shard.finish_records();
         assert!(partial.iter().all(|r| r.partial) && closed.iter().all(|r| !r.partial));
         assert_eq!(partial.len() + closed.len(), 1001);
         let packets: u64 = partial.iter().chain(&closed).map(|r| r.packets).sum();
