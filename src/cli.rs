@@ -91,7 +91,8 @@ pub struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Aggregating threads (shards); the default is the number of cores.
+    /// Worker threads: 1 reads, aggregates and writes on one thread; N > 1
+    /// runs a reader and N − 1 aggregating shards. Default: one per core.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
     /// Peel mirror tunnels (all), keep outer flows (none), or also peel IP-in-IP (deep).
@@ -130,7 +131,7 @@ pub enum CompressionArg {
 }
 
 impl RunArgs {
-    /// Shards to run: `--threads`, or one per core.
+    /// Worker threads: `--threads`, or one per core.
     pub fn threads(&self) -> usize {
         self.threads
             .map(usize::from)

@@ -132,7 +132,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         threads,
         quiet: run.quiet,
         bar: progress,
-        counters: Arc::new(Counters::new(threads)),
+        counters: Arc::new(Counters::new(pipeline::shards_for(threads))),
     };
     let outcome = pipeline::run(Source::Files(inputs), &config, &decode, sink, options)?;
     report(run, &outcome)
@@ -160,7 +160,7 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
     };
     let sink = open_sink(run, run_info)?;
     let threads = run.threads();
-    let counters = Arc::new(Counters::new(threads));
+    let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
     let metrics = args
         .metrics
         .as_deref()

@@ -40,16 +40,13 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use export::Sink;
 use flowagg::{
     merge::{merge_closings, shard_of},
-    AggConfig, Clock, Closing, FlowRecord, Observation, ObservationPoints, Observer, ObserverStats,
-    Shard, ShardStats,
+    AggConfig, Aggregator, Closing, Dispatch, Emit, FlowRecord, LocalShards, Observation,
+    ObservationPoints, ObserverStats, Shard, ShardStats, BATCH,
 };
 use indicatif::ProgressBar;
 
 use crate::{inputs::Input, metrics::Counters, stats::RunStats};
 
-/// Observations per batch: large enough to amortise a channel hand-off
-/// (~100 ns) to well under a nanosecond a packet, small enough to stay in L2.
-const BATCH: usize = 1024;
 /// Batches in flight to each shard.
 const IN_FLIGHT: usize = 16;
 /// How often a live reader looks at the wall clock, the stop flag and the
@@ -112,6 +109,12 @@ pub struct Outcome {
     pub damaged: Vec<capture::Error>,
 }
 
+/// Shard threads for `threads` worker threads: one runs everything; more
+/// give one to the reader and the rest (at least one) to shards.
+pub fn shards_for(threads: usize) -> usize {
+    threads.saturating_sub(1).max(1)
+}
+
 /// What the reader sends a shard.
 enum ToShard {
     /// Observations of the shard's flows, in packet order.
@@ -122,8 +125,12 @@ enum ToShard {
 
 /// What a shard sends the writer.
 enum FromShard {
-    /// Its answer to closing `event`.
-    Closing { event: u64, closing: Closing },
+    /// Shard `shard`'s answer to closing `event`.
+    Closing {
+        event: u64,
+        shard: usize,
+        closing: Closing,
+    },
     /// Records the flow budget (`--max-flows`) pushed out early, to be
     /// written at once so that they do not pile up in memory.
     Partial(Vec<FlowRecord>),
@@ -144,8 +151,12 @@ struct ReaderReport {
     intervals_closed: u64,
 }
 
-/// Reads the source and writes its flow records to `sink`, with
-/// `options.threads` aggregating shards.
+/// What aggregating a source gives: the reader's report, the shards'
+/// counts, and whether every record was written.
+type Aggregated = (ReaderReport, ShardStats, Result<(), export::Error>);
+
+/// Reads the source and writes its flow records to `sink`, on
+/// `options.threads` threads.
 pub fn run(
     source: Source,
     config: &AggConfig,
@@ -163,77 +174,21 @@ pub fn run(
     let threads = threads.max(1);
     assert_eq!(
         counters.open_flows.len(),
-        threads,
+        shards_for(threads),
         "counters sized for the shards"
     );
     let live = matches!(source, Source::Live(_));
     counters.live.store(live, Ordering::Relaxed);
     let points = ObservationPoints::default();
-    let (done_tx, done_rx) = bounded::<FromShard>(threads * 4);
-    let (empty_tx, empty_rx) = bounded::<Vec<Observation>>(threads * IN_FLIGHT + 2);
-    let mut to_shards = Vec::with_capacity(threads);
-    let mut shards = Vec::with_capacity(threads);
-    for index in 0..threads {
-        let (tx, rx) = bounded::<ToShard>(IN_FLIGHT);
-        to_shards.push(tx);
-        // Each shard holds its share of the flow budget.
-        let share = AggConfig {
-            max_flows: (config.max_flows / threads).max(1),
-            ..config.clone()
-        };
-        let shard = Shard::new(&share, points.clone());
-        let (done_tx, empty_tx, counters) =
-            (done_tx.clone(), empty_tx.clone(), Arc::clone(&counters));
-        shards.push(
-            thread::Builder::new()
-                .name(format!("shard-{index}"))
-                .spawn(move || run_shard(shard, index, &rx, &done_tx, &empty_tx, &counters))
-                .context("cannot start a shard thread")?,
-        );
-    }
-    drop((done_tx, empty_tx));
-    let reader = {
-        let (config, decode, counters, points) = (
-            config.clone(),
-            decode.clone(),
-            Arc::clone(&counters),
-            points.clone(),
-        );
-        thread::Builder::new()
-            .name("reader".into())
-            .spawn(move || {
-                let mut reader =
-                    Reader::new(&config, &decode, points, to_shards, empty_rx, counters);
-                match source {
-                    Source::Files(inputs) => reader.read_all(&inputs, quiet),
-                    Source::Live(mut live) => reader.read_live(&mut live),
-                }
-                reader.finish()
-            })
-            .context("cannot start the reader thread")?
+    let (report, shard_stats, written) = if threads == 1 {
+        aggregate_inline(
+            source, config, decode, &mut sink, points, &counters, &bar, quiet,
+        )
+    } else {
+        aggregate_threads(
+            source, config, decode, &mut sink, points, threads, &counters, &bar, quiet,
+        )?
     };
-
-    let written = export_closings(
-        &done_rx,
-        &points,
-        &mut sink,
-        threads,
-        &counters,
-        bar.as_ref(),
-        started,
-        live,
-    );
-    // On a write failure, hanging up stops the shards, whose hang-up stops the reader.
-    drop(done_rx);
-    let report = reader.join().expect("reader thread panicked");
-    let mut shard_stats = ShardStats::default();
-    for shard in shards {
-        let s = shard.join().expect("shard thread panicked");
-        shard_stats.late_packets += s.late_packets;
-        shard_stats.records += s.records;
-        shard_stats.intervals_closed += s.intervals_closed;
-        shard_stats.partial_records += s.partial_records;
-    }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -267,22 +222,158 @@ pub fn run(
     })
 }
 
-/// Collects every shard's answer to each closing, merges them, writes them.
-/// Live, each closing's records are flushed to the output at once, and the
-/// lag of the interval is kept for the metrics.
+/// `--threads 1`: everything on this thread, records written as intervals close.
 #[allow(clippy::too_many_arguments)]
+fn aggregate_inline(
+    source: Source,
+    config: &AggConfig,
+    decode: &DecodeConfig,
+    sink: &mut Sink,
+    points: ObservationPoints,
+    counters: &Arc<Counters>,
+    bar: &Option<ProgressBar>,
+    quiet: bool,
+) -> Aggregated {
+    let live = matches!(source, Source::Live(_));
+    let writer = SinkWriter {
+        sink,
+        counters: Arc::clone(counters),
+        live,
+        failed: None,
+    };
+    let shards = LocalShards::new(config, &points, 1, writer);
+    let mut reader = Reader::new(
+        Aggregator::new(config, points, shards),
+        decode,
+        Arc::clone(counters),
+    );
+    reader.progress = bar.clone().map(|bar| (bar, Instant::now()));
+    read(&mut reader, source, quiet);
+    let (report, shards) = reader.finish();
+    let stats = shards.stats();
+    let written = shards.into_emitter().failed.map_or(Ok(()), Err);
+    (report, stats, written)
+}
+
+/// `--threads N`, N > 1: a reader thread, N − 1 shard threads (at least
+/// one), and this thread merging and writing what they close.
+#[allow(clippy::too_many_arguments)]
+fn aggregate_threads(
+    source: Source,
+    config: &AggConfig,
+    decode: &DecodeConfig,
+    sink: &mut Sink,
+    points: ObservationPoints,
+    threads: usize,
+    counters: &Arc<Counters>,
+    bar: &Option<ProgressBar>,
+    quiet: bool,
+) -> Result<Aggregated> {
+    let started = Instant::now();
+    let live = matches!(source, Source::Live(_));
+    let shard_count = counters.open_flows.len();
+    let (done_tx, done_rx) = bounded::<FromShard>(shard_count * 4);
+    let (empty_tx, empty_rx) = bounded::<Vec<Observation>>(shard_count * IN_FLIGHT + 2);
+    let mut to_shards = Vec::with_capacity(shard_count);
+    let mut shards = Vec::with_capacity(shard_count);
+    let mut back = Vec::with_capacity(shard_count);
+    for index in 0..shard_count {
+        let (tx, rx) = bounded::<ToShard>(IN_FLIGHT);
+        to_shards.push(tx);
+        // Written closings come back with their tables' memory.
+        let (back_tx, back_rx) = bounded::<Closing>(2);
+        back.push(back_tx);
+        // Each shard holds its share of the flow budget.
+        let share = AggConfig {
+            max_flows: (config.max_flows / shard_count).max(1),
+            ..config.clone()
+        };
+        let shard = Shard::new(&share, points.clone());
+        let (done_tx, empty_tx, counters) =
+            (done_tx.clone(), empty_tx.clone(), Arc::clone(counters));
+        shards.push(
+            thread::Builder::new()
+                .name(format!("shard-{index}"))
+                .spawn(move || {
+                    run_shard(shard, index, &rx, &back_rx, &done_tx, &empty_tx, &counters)
+                })
+                .context("cannot start a shard thread")?,
+        );
+    }
+    drop((done_tx, empty_tx));
+    let reader = {
+        let (config, decode, counters, points) = (
+            config.clone(),
+            decode.clone(),
+            Arc::clone(counters),
+            points.clone(),
+        );
+        let channels = Channels {
+            batches: (0..shard_count)
+                .map(|_| Vec::with_capacity(BATCH))
+                .collect(),
+            to_shards,
+            empties: empty_rx,
+            event: 0,
+            stopped: false,
+        };
+        thread::Builder::new()
+            .name("reader".into())
+            .spawn(move || {
+                let aggregator = Aggregator::new(&config, points, channels);
+                let mut reader = Reader::new(aggregator, &decode, counters);
+                read(&mut reader, source, quiet);
+                reader.finish().0
+            })
+            .context("cannot start the reader thread")?
+    };
+    debug_assert!(threads > 1);
+    let written = export_closings(
+        (&done_rx, &back),
+        &points,
+        sink,
+        counters,
+        bar.as_ref(),
+        started,
+        live,
+    );
+    // On a write failure, hanging up stops the shards, whose hang-up stops the reader.
+    drop(done_rx);
+    let report = reader.join().expect("reader thread panicked");
+    let mut shard_stats = ShardStats::default();
+    for shard in shards {
+        let s = shard.join().expect("shard thread panicked");
+        shard_stats.late_packets += s.late_packets;
+        shard_stats.records += s.records;
+        shard_stats.intervals_closed += s.intervals_closed;
+        shard_stats.partial_records += s.partial_records;
+    }
+    Ok((report, shard_stats, written))
+}
+
+/// Reads the whole source through `reader`.
+fn read<D: Stage>(reader: &mut Reader<D>, source: Source, quiet: bool) {
+    match source {
+        Source::Files(inputs) => reader.read_all(&inputs, quiet),
+        Source::Live(mut live) => reader.read_live(&mut live),
+    }
+}
+
+/// Collects every shard's answer to each closing (from `done`), merges
+/// them, writes them, and hands each shard its closing back (on `back`,
+/// with its tables' memory). Live, each closing's records are flushed to
+/// the output at once, and the lag of the interval is kept for the metrics.
 fn export_closings(
-    done: &Receiver<FromShard>,
+    (done, back): (&Receiver<FromShard>, &[Sender<Closing>]),
     points: &ObservationPoints,
     sink: &mut Sink,
-    threads: usize,
     counters: &Counters,
     bar: Option<&ProgressBar>,
     started: Instant,
     live: bool,
 ) -> Result<(), export::Error> {
     // The answers to each closing so far, by event.
-    let mut pending: BTreeMap<u64, Vec<Closing>> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Vec<(usize, Closing)>> = BTreeMap::new();
     loop {
         let answer = match done.recv_timeout(TICK) {
             Ok(answer) => answer,
@@ -303,12 +394,17 @@ fn export_closings(
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
                 continue;
             }
-            FromShard::Closing { event, closing } => (event, closing),
+            FromShard::Closing {
+                event,
+                shard,
+                closing,
+            } => (event, (shard, closing)),
         };
         pending.entry(event).or_default().push(closing);
         // Shards answer closings in order, so the oldest one completes first.
-        while let Some(ready) = pending.first_entry().filter(|e| e.get().len() == threads) {
-            let mut parts = ready.remove();
+        let shards = counters.open_flows.len();
+        while let Some(ready) = pending.first_entry().filter(|e| e.get().len() == shards) {
+            let (ids, mut parts): (Vec<usize>, Vec<Closing>) = ready.remove().into_iter().unzip();
             let newest = parts.iter().filter_map(Closing::newest).max();
             merge_closings(&mut parts, &points.snapshot(), |chunk| {
                 counters
@@ -316,12 +412,13 @@ fn export_closings(
                     .fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 sink.write(chunk)
             })?;
+            for (id, part) in ids.into_iter().zip(parts) {
+                // A shard that finds none makes a new one.
+                let _ = back[id].try_send(part);
+            }
             if live {
                 sink.flush()?;
-                if let Some(newest) = newest {
-                    let lag = wall_clock().0.saturating_sub(newest.end().0);
-                    counters.interval_lag_nanos.store(lag, Ordering::Relaxed);
-                }
+                note_lag(counters, newest);
             }
         }
         show_progress(bar, counters, started, live);
@@ -351,6 +448,15 @@ fn show_progress(bar: Option<&ProgressBar>, counters: &Counters, started: Instan
     }
 }
 
+/// Keeps how long after the newest closed interval's end its records were
+/// written, for the metrics.
+fn note_lag(counters: &Counters, newest: Option<flowagg::Interval>) {
+    if let Some(newest) = newest {
+        let lag = wall_clock().0.saturating_sub(newest.end().0);
+        counters.interval_lag_nanos.store(lag, Ordering::Relaxed);
+    }
+}
+
 /// Now, as a capture timestamp.
 fn wall_clock() -> Timestamp {
     let since = SystemTime::now()
@@ -363,6 +469,7 @@ fn run_shard(
     mut shard: Shard,
     index: usize,
     from_reader: &Receiver<ToShard>,
+    back: &Receiver<Closing>,
     done: &Sender<FromShard>,
     empties: &Sender<Vec<Observation>>,
     counters: &Counters,
@@ -383,10 +490,15 @@ fn run_shard(
                 }
             }
             ToShard::Close { event, watermark } => {
-                let mut closing = Closing::default();
+                let mut closing = back.try_recv().unwrap_or_default();
                 shard.close(watermark, &mut closing);
                 counters.open_flows[index].store(shard.open_flows(), Ordering::Relaxed);
-                if done.send(FromShard::Closing { event, closing }).is_err() {
+                let answer = FromShard::Closing {
+                    event,
+                    shard: index,
+                    closing,
+                };
+                if done.send(answer).is_err() {
                     break; // the writer failed; it reports why
                 }
             }
@@ -395,44 +507,147 @@ fn run_shard(
     shard.stats()
 }
 
-/// The reader thread: packets in, observations to shards out.
-struct Reader {
-    observer: Observer,
-    clock: Clock,
-    decode: DecodeConfig,
+/// What the reader's observations go to, seen from the reader.
+trait Stage: Dispatch {
+    /// The output failed: stop reading (the failure is reported elsewhere).
+    fn stopped(&self) -> bool;
+    /// Hands on what waits for a full batch (a quiet live link).
+    fn flush_pending(&mut self) {}
+    /// Publishes the flows held, for the bar and the metrics.
+    fn publish(&self, counters: &Counters);
+}
+
+/// `--threads N`, N > 1: batches to the shard threads, each flow to the
+/// shard its key hash names; closings announced to every shard after its
+/// pending batch.
+struct Channels {
     to_shards: Vec<Sender<ToShard>>,
     batches: Vec<Vec<Observation>>,
     empties: Receiver<Vec<Observation>>,
-    counters: Arc<Counters>,
     event: u64,
-    /// A shard hung up (the writer failed): stop reading.
+    /// A shard hung up (the writer failed).
     stopped: bool,
+}
+
+impl Channels {
+    fn send_batch(&mut self, shard: usize) {
+        let empty = self
+            .empties
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batches[shard], empty);
+        if self.to_shards[shard].send(ToShard::Batch(full)).is_err() {
+            self.stopped = true;
+        }
+    }
+}
+
+impl Dispatch for Channels {
+    #[inline]
+    fn observation(&mut self, obs: Observation) {
+        let shard = shard_of(obs.hash, self.batches.len());
+        self.batches[shard].push(obs);
+        if self.batches[shard].len() == BATCH {
+            self.send_batch(shard);
+        }
+    }
+
+    fn close(&mut self, watermark: Timestamp) {
+        self.flush_pending();
+        for shard in 0..self.batches.len() {
+            let message = ToShard::Close {
+                event: self.event,
+                watermark,
+            };
+            if self.to_shards[shard].send(message).is_err() {
+                self.stopped = true;
+            }
+        }
+        self.event += 1;
+    }
+}
+
+impl Stage for Channels {
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn flush_pending(&mut self) {
+        for shard in 0..self.batches.len() {
+            if !self.batches[shard].is_empty() {
+                self.send_batch(shard);
+            }
+        }
+    }
+
+    fn publish(&self, _: &Counters) {
+        // The shard threads publish their own flow counts.
+    }
+}
+
+/// `--threads 1`: the shard and the writer on the reader's thread, with no
+/// channel between them. Records go to the sink as they close.
+struct SinkWriter<'a> {
+    sink: &'a mut Sink,
+    counters: Arc<Counters>,
+    live: bool,
+    /// The first write that failed: nothing more is written.
+    failed: Option<export::Error>,
+}
+
+impl Emit for SinkWriter<'_> {
+    fn emit(&mut self, records: &[FlowRecord]) {
+        if self.failed.is_none() {
+            match self.sink.write(records) {
+                Ok(()) => {
+                    self.counters
+                        .records_written
+                        .fetch_add(records.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+
+    fn closed(&mut self, newest: Option<flowagg::Interval>) {
+        if self.live && self.failed.is_none() {
+            if let Err(e) = self.sink.flush() {
+                self.failed = Some(e);
+            }
+            note_lag(&self.counters, newest);
+        }
+    }
+}
+
+impl Stage for LocalShards<SinkWriter<'_>> {
+    fn stopped(&self) -> bool {
+        self.emitter().failed.is_some()
+    }
+
+    fn publish(&self, counters: &Counters) {
+        counters.open_flows[0].store(self.open_flows(), Ordering::Relaxed);
+    }
+}
+
+/// The reader: packets in, through the aggregator, to a [`Stage`].
+struct Reader<D> {
+    aggregator: Aggregator<D>,
+    decode: DecodeConfig,
+    counters: Arc<Counters>,
+    /// `--threads 1`: the bar is updated from here.
+    progress: Option<(ProgressBar, Instant)>,
     report: ReaderReport,
 }
 
-impl Reader {
-    fn new(
-        config: &AggConfig,
-        decode: &DecodeConfig,
-        points: ObservationPoints,
-        to_shards: Vec<Sender<ToShard>>,
-        empties: Receiver<Vec<Observation>>,
-        counters: Arc<Counters>,
-    ) -> Self {
+impl<D: Stage> Reader<D> {
+    /// A reader with one aggregator for the whole run: fragments, dedup,
+    /// sampling and packet time follow the packet order across files.
+    fn new(aggregator: Aggregator<D>, decode: &DecodeConfig, counters: Arc<Counters>) -> Self {
         Reader {
-            // One observer and one clock for the whole run: fragments, dedup,
-            // sampling and packet time follow the packet order across files.
-            observer: Observer::new(config, points),
-            clock: Clock::new(config.interval_secs, config.lateness_secs),
+            aggregator,
             decode: decode.clone(),
-            batches: (0..to_shards.len())
-                .map(|_| Vec::with_capacity(BATCH))
-                .collect(),
-            to_shards,
-            empties,
             counters,
-            event: 0,
-            stopped: false,
+            progress: None,
             report: ReaderReport {
                 packets_read: 0,
                 bytes_read: 0,
@@ -447,6 +662,10 @@ impl Reader {
         }
     }
 
+    fn stopped(&self) -> bool {
+        self.aggregator.dispatch().stopped()
+    }
+
     /// The work of one packet, whatever its source: count it, advance
     /// packet time, decode, observe, batch, and announce the closings the
     /// packet causes. Returns why it could not be decoded, if it could not
@@ -455,24 +674,17 @@ impl Reader {
     fn packet(&mut self, packet: &RawPacket<'_>) -> Option<DecodeError> {
         self.report.packets_read += 1;
         self.report.bytes_read += packet.data.len() as u64;
-        let tick = self.clock.tick(packet.ts);
-        let error = match decode_with(packet, &self.decode) {
+        match decode_with(packet, &self.decode) {
             Ok(decoded) => {
-                if let Some(mut obs) = self.observer.observe(packet, &decoded) {
-                    obs.late = tick.late;
-                    self.push(obs);
-                }
+                self.aggregator.packet(packet, Some(&decoded));
                 None
             }
             Err(e) => {
+                self.aggregator.packet(packet, None);
                 self.report.decode.record(&e);
                 Some(e)
             }
-        };
-        if tick.closes {
-            self.close(self.clock.watermark());
         }
-        error
     }
 
     fn read_all(&mut self, inputs: &[Input], quiet: bool) {
@@ -490,7 +702,7 @@ impl Reader {
                     return;
                 }
             };
-            while !self.stopped {
+            while !self.stopped() {
                 let packet = match capture.next_packet() {
                     Ok(Some(packet)) => packet,
                     Ok(None) => break,
@@ -535,7 +747,7 @@ impl Reader {
         let started = Instant::now();
         let mut next_tick = started + TICK;
         let mut stopping: Option<Instant> = None;
-        while !self.stopped {
+        while !self.stopped() {
             let idle = match live.capture.next_packet() {
                 Ok(Some(packet)) => {
                     // The link type was checked when the capture opened:
@@ -593,10 +805,8 @@ impl Reader {
     /// to the shards, drop counters, counters published.
     fn tick_live(&mut self, capture: &mut LiveCapture) -> Result<(), capture::Error> {
         let now = Timestamp(wall_clock().0.saturating_sub(WALL_SLACK.as_nanos() as u64));
-        if self.clock.advance_to(now) {
-            self.close(self.clock.watermark());
-        } else {
-            self.send_pending();
+        if !self.aggregator.advance_to(now) {
+            self.aggregator.dispatch_mut().flush_pending();
         }
         self.report.live = Some(capture.stats()?);
         self.publish();
@@ -609,9 +819,9 @@ impl Reader {
         c.packets.store(self.report.packets_read, Ordering::Relaxed);
         c.bytes.store(self.report.bytes_read, Ordering::Relaxed);
         c.counted
-            .store(self.report.packets_counted, Ordering::Relaxed);
+            .store(self.aggregator.counted(), Ordering::Relaxed);
         c.intervals_closed
-            .store(self.clock.intervals_closed(), Ordering::Relaxed);
+            .store(self.aggregator.intervals_closed(), Ordering::Relaxed);
         if let Some(live) = &self.report.live {
             c.kernel_received.store(live.received, Ordering::Relaxed);
             c.kernel_drops.store(live.kernel_drops, Ordering::Relaxed);
@@ -621,60 +831,19 @@ impl Reader {
         if let Ok(mut decode) = c.decode.lock() {
             decode.clone_from(&self.report.decode);
         }
-    }
-
-    #[inline]
-    fn push(&mut self, obs: Observation) {
-        self.report.packets_counted += 1;
-        let shard = shard_of(obs.hash, self.batches.len());
-        self.batches[shard].push(obs);
-        if self.batches[shard].len() == BATCH {
-            self.send_batch(shard);
+        self.aggregator.dispatch().publish(c);
+        if let Some((bar, started)) = &self.progress {
+            show_progress(Some(bar), c, *started, c.live.load(Ordering::Relaxed));
         }
-    }
-
-    fn send_batch(&mut self, shard: usize) {
-        let empty = self
-            .empties
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let full = std::mem::replace(&mut self.batches[shard], empty);
-        if self.to_shards[shard].send(ToShard::Batch(full)).is_err() {
-            self.stopped = true;
-        }
-    }
-
-    /// Sends every non-empty batch.
-    fn send_pending(&mut self) {
-        for shard in 0..self.batches.len() {
-            if !self.batches[shard].is_empty() {
-                self.send_batch(shard);
-            }
-        }
-    }
-
-    /// Sends every pending batch, then the closing, to every shard.
-    fn close(&mut self, watermark: Timestamp) {
-        self.send_pending();
-        for shard in 0..self.batches.len() {
-            let message = ToShard::Close {
-                event: self.event,
-                watermark,
-            };
-            if self.to_shards[shard].send(message).is_err() {
-                self.stopped = true;
-            }
-        }
-        self.event += 1;
     }
 
     /// Flushes every interval at the end of input (or a live stop) and reports.
-    fn finish(mut self) -> ReaderReport {
-        self.clock.advance_to(Timestamp(u64::MAX));
-        self.close(Timestamp(u64::MAX));
-        self.report.observer = self.observer.stats();
-        self.report.intervals_closed = self.clock.intervals_closed();
+    fn finish(mut self) -> (ReaderReport, D) {
+        self.aggregator.finish();
+        self.report.packets_counted = self.aggregator.counted();
+        self.report.observer = self.aggregator.observer_stats();
+        self.report.intervals_closed = self.aggregator.intervals_closed();
         self.publish();
-        self.report
+        (self.report, self.aggregator.into_dispatch())
     }
 }

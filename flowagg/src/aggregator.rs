@@ -7,8 +7,8 @@ use capture::{decode::Decoded, RawPacket, Timestamp};
 
 use crate::{
     merge::{merge_closings, shard_of},
-    AggConfig, Clock, Closing, FlowRecord, Observation, ObservationPoints, Observer, ObserverStats,
-    Shard, ShardStats,
+    AggConfig, Clock, Closing, FlowRecord, Interval, Observation, ObservationPoints, Observer,
+    ObserverStats, Shard, ShardStats,
 };
 
 /// Observations per batch: large enough to amortise a hand-off between
@@ -22,6 +22,23 @@ pub trait Dispatch {
     fn observation(&mut self, obs: Observation);
     /// Every shard closes the intervals closed at `watermark`.
     fn close(&mut self, watermark: Timestamp);
+}
+
+/// Where [`LocalShards`] write records: any `FnMut(&[FlowRecord])`, or a
+/// writer that also wants to know when a closing is complete.
+pub trait Emit {
+    /// Records in output order, a chunk at a time.
+    fn emit(&mut self, records: &[FlowRecord]);
+    /// A closing is written; `newest` is the newest interval it closed.
+    fn closed(&mut self, newest: Option<Interval>) {
+        let _ = newest;
+    }
+}
+
+impl<F: FnMut(&[FlowRecord])> Emit for F {
+    fn emit(&mut self, records: &[FlowRecord]) {
+        self(records);
+    }
 }
 
 /// The packet-order half of aggregation, feeding a [`Dispatch`].
@@ -97,6 +114,11 @@ impl<D: Dispatch> Aggregator<D> {
         &self.dispatch
     }
 
+    /// The dispatch, when the run is over.
+    pub fn into_dispatch(self) -> D {
+        self.dispatch
+    }
+
     /// The dispatch, to act on it between packets.
     pub fn dispatch_mut(&mut self) -> &mut D {
         &mut self.dispatch
@@ -107,19 +129,19 @@ impl<D: Dispatch> Aggregator<D> {
 /// pushes out early) goes to `emit` in output order, a chunk at a time.
 /// More than one shard gives the same records; tests and fuzzing use that.
 #[derive(Debug)]
-pub struct LocalShards<F> {
+pub struct LocalShards<E> {
     shards: Vec<Shard>,
     /// Observations waiting, per shard: counted a batch at a time, so that
     /// the table loads of a batch overlap ([`Shard::push_batch`]).
     batches: Vec<Vec<Observation>>,
     closings: Vec<Closing>,
     points: ObservationPoints,
-    emit: F,
+    emit: E,
 }
 
-impl<F: FnMut(&[FlowRecord])> LocalShards<F> {
+impl<E: Emit> LocalShards<E> {
     /// `shards` shards (at least one) resolving points through `points`.
-    pub fn new(config: &AggConfig, points: &ObservationPoints, shards: usize, emit: F) -> Self {
+    pub fn new(config: &AggConfig, points: &ObservationPoints, shards: usize, emit: E) -> Self {
         let shards = shards.max(1);
         let share = AggConfig {
             max_flows: (config.max_flows / shards).max(1),
@@ -149,6 +171,16 @@ impl<F: FnMut(&[FlowRecord])> LocalShards<F> {
             })
     }
 
+    /// Where the records go.
+    pub fn emitter(&self) -> &E {
+        &self.emit
+    }
+
+    /// Where the records went, when the run is over.
+    pub fn into_emitter(self) -> E {
+        self.emit
+    }
+
     /// Flows held now.
     pub fn open_flows(&self) -> usize {
         self.shards.iter().map(Shard::open_flows).sum()
@@ -160,12 +192,12 @@ impl<F: FnMut(&[FlowRecord])> LocalShards<F> {
         self.batches[index].clear();
         if let Some(mut partial) = shard.take_partial() {
             partial.sort_unstable_by(FlowRecord::order);
-            (self.emit)(&partial);
+            self.emit.emit(&partial);
         }
     }
 }
 
-impl<F: FnMut(&[FlowRecord])> Dispatch for LocalShards<F> {
+impl<E: Emit> Dispatch for LocalShards<E> {
     #[inline]
     fn observation(&mut self, obs: Observation) {
         let index = shard_of(obs.hash, self.shards.len());
@@ -182,12 +214,14 @@ impl<F: FnMut(&[FlowRecord])> Dispatch for LocalShards<F> {
         for (shard, closing) in self.shards.iter_mut().zip(&mut self.closings) {
             shard.close(watermark, closing);
         }
+        let newest = self.closings.iter().filter_map(Closing::newest).max();
         let emit = &mut self.emit;
         let written: Result<(), std::convert::Infallible> =
             merge_closings(&mut self.closings, &self.points.snapshot(), |chunk| {
-                emit(chunk);
+                emit.emit(chunk);
                 Ok(())
             });
         let Ok(()) = written;
+        self.emit.closed(newest);
     }
 }

@@ -37,7 +37,7 @@ mod sampler;
 mod shard;
 mod table;
 
-pub use aggregator::{Aggregator, Dispatch, LocalShards, BATCH};
+pub use aggregator::{Aggregator, Dispatch, Emit, LocalShards, BATCH};
 pub use clock::{Clock, Tick};
 pub use config::{AggConfig, DEFAULT_MAX_FLOWS};
 pub use error::Error;

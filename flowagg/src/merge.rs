@@ -28,7 +28,8 @@ pub const CHUNK: usize = 4096;
 /// late records. Shards own disjoint flows, so no two shards hold the same
 /// record and the result is what one shard would have written. `points`
 /// must be a snapshot taken after the closings were made. Leaves the
-/// closings empty.
+/// closings empty but for the tables' memory, which the next
+/// [`crate::Shard::close`] given the same closing takes back.
 pub fn merge_closings<E>(
     parts: &mut [Closing],
     points: &[ObservationPoint],
@@ -82,7 +83,9 @@ pub fn merge_closings<E>(
         .map(|p| std::mem::take(&mut p.late))
         .collect();
     for part in parts.iter_mut() {
-        part.intervals.clear();
+        for closed in part.intervals.drain(..) {
+            part.spare.push(closed.flows);
+        }
     }
     merge_into(&mut lates, &mut chunk);
     if !chunk.is_empty() {
@@ -114,17 +117,13 @@ fn order(
     b: &Entry,
     points: &[ObservationPoint],
 ) -> Ordering {
-    a_closed
-        .interval
-        .cmp(&b_closed.interval)
-        .then_with(|| {
-            if a.key.obs == b.key.obs {
-                Ordering::Equal
-            } else {
-                points[usize::from(a.key.obs.0)].cmp(&points[usize::from(b.key.obs.0)])
-            }
-        })
-        .then_with(|| a.key.cmp(&b.key))
+    a_closed.interval.cmp(&b_closed.interval).then_with(|| {
+        if a.key.obs == b.key.obs {
+            a.key.cmp_at_point(&b.key)
+        } else {
+            points[usize::from(a.key.obs.0)].cmp(&points[usize::from(b.key.obs.0)])
+        }
+    })
 }
 
 /// Appends the records of `parts`, each sorted by [`FlowRecord::order`], to

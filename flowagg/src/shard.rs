@@ -19,6 +19,9 @@ use crate::{
     AggConfig, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
 };
 
+/// Flows in a table from which loading ahead pays: smaller tables stay in cache.
+const WARM_FROM: usize = 4096;
+
 #[derive(Debug)]
 struct OpenInterval {
     interval: Interval,
@@ -43,6 +46,9 @@ pub struct Closing {
     pub(crate) intervals: Vec<ClosedInterval>,
     /// Late records, sorted by [`FlowRecord::order`].
     pub(crate) late: Vec<FlowRecord>,
+    /// Memory of tables already written, back for reuse: a closing handed
+    /// to the same shard again returns it.
+    pub(crate) spare: Vec<Vec<Entry>>,
 }
 
 impl Closing {
@@ -93,6 +99,9 @@ pub struct Shard {
     open: Vec<OpenInterval>,
     /// Flows of the last interval closed: the size of the next table.
     last_len: usize,
+    /// Memory of closed tables, for the next ones.
+    spare_entries: Vec<Vec<Entry>>,
+    spare_slots: Vec<Vec<u32>>,
     late: HashTable<(Interval, Entry)>,
     /// Flows held in open intervals (late records not included).
     held: usize,
@@ -114,6 +123,8 @@ impl Shard {
             hasher: FixedState::with_seed(config.seed),
             open: Vec::new(),
             last_len: 0,
+            spare_entries: Vec::new(),
+            spare_slots: Vec::new(),
             late: HashTable::new(),
             held: 0,
             max_flows: config.max_flows.clamp(1, MAX_ENTRIES),
@@ -123,18 +134,33 @@ impl Shard {
         }
     }
 
-    /// Adds a batch of observations, in order. The table entries of each
-    /// group are loaded while the group before it is counted.
+    /// Adds a batch of observations, in order, in groups through a
+    /// three-stage pipeline on a big table: the slots of group k + 2 and the
+    /// entries of group k + 1 are loaded while group k is counted, so one
+    /// group's misses overlap the next one's and the counting.
     pub fn push_batch(&mut self, batch: &[Observation]) {
-        let mut groups = batch.chunks(WARM_GROUP).peekable();
-        if let (Some(first), Some(newest)) = (groups.peek(), self.open.last()) {
-            newest.flows.warm(first);
+        let big = self.open.last().filter(|o| o.flows.len() >= WARM_FROM);
+        let Some(newest) = big else {
+            batch.iter().for_each(|obs| self.push(obs));
+            return;
+        };
+        let groups: Vec<&[Observation]> = batch.chunks(WARM_GROUP).collect();
+        for group in groups.iter().take(2) {
+            newest.flows.warm_slots(group);
         }
-        while let Some(group) = groups.next() {
-            if let (Some(next), Some(newest)) = (groups.peek(), self.open.last()) {
-                newest.flows.warm(next);
+        if let Some(first) = groups.first() {
+            newest.flows.warm_entries(first);
+        }
+        for k in 0..groups.len() {
+            if let Some(newest) = self.open.last() {
+                if let Some(group) = groups.get(k + 2) {
+                    newest.flows.warm_slots(group);
+                }
+                if let Some(group) = groups.get(k + 1) {
+                    newest.flows.warm_entries(group);
+                }
             }
-            for obs in group {
+            for obs in groups[k] {
                 self.push(obs);
             }
         }
@@ -226,6 +252,9 @@ impl Shard {
     /// far. Called at every closing the clock announces, so every shard
     /// flushes its late records at the same points.
     pub fn close(&mut self, watermark: Timestamp, out: &mut Closing) {
+        // Two spare tables at most: one filling while one is written.
+        self.spare_entries.append(&mut out.spare);
+        self.spare_entries.truncate(2);
         while self
             .open
             .first()
@@ -271,7 +300,11 @@ impl Shard {
 
     /// Opens an interval in its place by start time; returns its index.
     fn open_interval(&mut self, interval: Interval) -> usize {
-        let flows = FlowTable::with_capacity(self.last_len.min(self.max_flows));
+        let size = self.last_len.min(self.max_flows);
+        let flows = match (self.spare_entries.pop(), self.spare_slots.pop()) {
+            (Some(entries), Some(slots)) => FlowTable::reuse(entries, slots, size),
+            _ => FlowTable::with_capacity(size),
+        };
         let at = self
             .open
             .partition_point(|o| o.interval.start < interval.start);
@@ -309,7 +342,10 @@ impl Shard {
         let OpenInterval {
             interval, flows, ..
         } = self.open.remove(0);
-        let mut flows = flows.into_entries();
+        let (mut flows, slots) = flows.into_parts();
+        if self.spare_slots.len() < 2 {
+            self.spare_slots.push(slots);
+        }
         self.held -= flows.len();
         self.last_len = flows.len();
         sort_flows(&mut flows, &self.points.snapshot());
@@ -339,7 +375,7 @@ impl Shard {
 fn sort_flows(flows: &mut [Entry], points: &[ObservationPoint]) {
     flows.sort_unstable_by(|a, b| {
         if a.key.obs == b.key.obs {
-            a.key.cmp(&b.key)
+            a.key.cmp_at_point(&b.key)
         } else {
             let point = |e: &Entry| points[usize::from(e.key.obs.0)];
             point(a).cmp(&point(b))

@@ -29,7 +29,7 @@ const FLAGS_SHIFT: u32 = 56;
 
 /// What a flow did so far in one interval.
 ///
-/// `repr(C)`: the key comes first and `last` last, so [`FlowTable::warm`]
+/// `repr(C)`: the key comes first and `last` last, so [`FlowTable::warm_entries`]
 /// touches both cache lines an entry can span by reading those two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
@@ -104,8 +104,8 @@ pub(crate) const MAX_ENTRIES: usize = 1 << 30;
 /// Slots of a table that never held a flow.
 const MIN_SLOTS: usize = 16;
 
-/// Observations whose slots and entries [`FlowTable::warm`] loads at once:
-/// enough misses in flight to fill the memory pipeline.
+/// Observations whose slots or entries are loaded at once: enough misses
+/// in flight to fill the memory pipeline.
 pub(crate) const WARM_GROUP: usize = 16;
 
 /// Flows of one interval, by key.
@@ -134,6 +134,17 @@ impl FlowTable {
             entries: Vec::with_capacity(flows),
             slots: vec![0; slots_for(flows)],
         }
+    }
+
+    /// An empty table with room for `flows` flows, in the memory of a
+    /// table used before: no page faults, no growth on a steady run.
+    pub(crate) fn reuse(mut entries: Vec<Entry>, mut slots: Vec<u32>, flows: usize) -> Self {
+        let flows = flows.min(MAX_ENTRIES);
+        entries.clear();
+        entries.reserve(flows);
+        slots.clear();
+        slots.resize(slots_for(flows), 0);
+        FlowTable { entries, slots }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -165,34 +176,52 @@ impl FlowTable {
         self.entries.push(entry);
     }
 
-    /// Loads the first slot, and the entry it names, of each observation, so
-    /// that the cache misses of a group overlap. The loads are kept (through
-    /// `black_box`) but nothing waits for them until they are used.
+    /// Loads the first slot of each observation of a group: the first
+    /// stage of [`crate::Shard::push_batch`]'s pipeline. The loads are kept
+    /// (through `black_box`), but nothing waits for them until the group's
+    /// entries are loaded, a group later.
     #[inline]
-    pub(crate) fn warm(&self, group: &[Observation]) {
-        if self.entries.len() < 4096 {
-            return; // in cache anyway
-        }
+    pub(crate) fn warm_slots(&self, group: &[Observation]) {
         let mask = self.slots.len() - 1;
-        let index_mask = (1u32 << self.bits()) - 1;
-        let mut slots = [0u32; WARM_GROUP];
-        for (slot, obs) in slots.iter_mut().zip(group) {
-            *slot = self.slots[obs.hash as usize & mask];
+        let mut touched = 0u32;
+        for obs in group {
+            touched ^= self.slots[obs.hash as usize & mask];
         }
+        std::hint::black_box(touched);
+    }
+
+    /// Loads the entry each observation of a group will find, both its
+    /// cache lines: its slot (in cache since [`FlowTable::warm_slots`]) is
+    /// found by tag, as [`FlowTable::probe`] would, without comparing keys.
+    #[inline]
+    pub(crate) fn warm_entries(&self, group: &[Observation]) {
+        let mask = self.slots.len() - 1;
+        let bits = self.bits();
+        let index_mask = (1u32 << bits) - 1;
         let mut touched = 0u64;
-        for slot in slots {
-            let index = (slot & index_mask) as usize;
-            if let Some(entry) = index.checked_sub(1).and_then(|i| self.entries.get(i)) {
-                touched ^= u64::from(entry.key.src[0]) ^ entry.last.0;
+        for obs in group {
+            let want = tag(obs.hash, bits);
+            let mut at = obs.hash as usize & mask;
+            loop {
+                let slot = self.slots[at];
+                if slot == 0 {
+                    break;
+                }
+                if slot & !index_mask == want {
+                    let entry = &self.entries[(slot & index_mask) as usize - 1];
+                    touched ^= u64::from(entry.key.src[0]) ^ entry.last.0;
+                    break;
+                }
+                at = (at + 1) & mask;
             }
         }
         std::hint::black_box(touched);
     }
 
-    /// The flows, in arrival order, to be sorted and handed over; the index
-    /// is dropped (a closed interval is never probed again).
-    pub(crate) fn into_entries(self) -> Vec<Entry> {
-        self.entries
+    /// The flows, in arrival order, to be sorted and handed over, and the
+    /// index's memory, for the next table.
+    pub(crate) fn into_parts(self) -> (Vec<Entry>, Vec<u32>) {
+        (self.entries, self.slots)
     }
 
     /// Removes the entries `evict` picks, in order, handing them to `out`;
