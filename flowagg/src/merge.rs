@@ -35,6 +35,11 @@ pub fn merge_closings<E>(
     points: &[ObservationPoint],
     mut emit: impl FnMut(&[FlowRecord]) -> Result<(), E>,
 ) -> Result<(), E> {
+    for part in parts.iter_mut() {
+        for closed in &mut part.intervals {
+            sort_flows(&mut closed.flows, points);
+        }
+    }
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut heads: Vec<(usize, usize)> = vec![(0, 0); parts.len()];
     loop {
@@ -107,6 +112,20 @@ pub fn merge_closings_into(
     let Ok(()) = appended;
 }
 
+/// Sorts one interval's flows by (observation point, key), the spec's order
+/// within an interval. Ids are interned in arrival order, so flows at two
+/// points compare by the points themselves.
+fn sort_flows(flows: &mut [Entry], points: &[ObservationPoint]) {
+    flows.sort_unstable_by(|a, b| {
+        if a.key.obs == b.key.obs {
+            a.key.cmp_at_point(&b.key)
+        } else {
+            let point = |e: &Entry| points[usize::from(e.key.obs.0)];
+            point(a).cmp(&point(b))
+        }
+    });
+}
+
 /// The spec's order between two flows of closed intervals: interval, then
 /// observation point, then key.
 #[inline]
@@ -144,5 +163,82 @@ pub fn merge_into(parts: &mut [Vec<FlowRecord>], out: &mut Vec<FlowRecord>) {
     }
     for part in parts {
         part.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use capture::Timestamp;
+    use foldhash::fast::FixedState;
+
+    use super::*;
+    use crate::{
+        key::{KeyShape, PortKind},
+        observation::Interner,
+        AggConfig, FlowKey, Observation, ObservationPoints, Shard,
+    };
+
+    fn observation(obs: crate::ObsId, port: u16, ts: u64) -> Observation {
+        let key = FlowKey {
+            obs,
+            shape: KeyShape::new(false, PortKind::Ports),
+            src: [9; 16],
+            dst: [1; 16],
+            proto: 17,
+            src_port: port,
+            dst_port: 53,
+        };
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len: 100,
+            payload_len: 72,
+            tcp_flags: 0,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn shards_merge_by_observation_point_not_by_interned_id() {
+        // Interface 7 is met first (id 0), interface 2 second (id 1): the
+        // output puts interface 2 first, as the spec orders by the point.
+        let points = ObservationPoints::default();
+        let mut interner = Interner::new(points.clone());
+        let point = |interface| ObservationPoint {
+            interface,
+            ..ObservationPoint::default()
+        };
+        let late_met = interner.intern(point(7)).unwrap();
+        let early = interner.intern(point(2)).unwrap();
+        let config = AggConfig::default();
+        let mut shards = [
+            Shard::new(&config, points.clone()),
+            Shard::new(&config, points.clone()),
+        ];
+        let mut expected = Vec::new();
+        for port in 0..50u16 {
+            for obs in [late_met, early] {
+                let o = observation(obs, port, 1_000 + u64::from(port));
+                shards[shard_of(o.hash, 2)].push(&o);
+                expected.push((points.resolve(obs).interface, port));
+            }
+        }
+        let mut closings = [Closing::default(), Closing::default()];
+        for (shard, closing) in shards.iter_mut().zip(&mut closings) {
+            shard.finish(closing);
+        }
+        assert!(
+            closings.iter().all(|c| !c.is_empty()),
+            "both shards hold flows"
+        );
+        let mut out = Vec::new();
+        merge_closings_into(&mut closings, &points.snapshot(), &mut out);
+        expected.sort_unstable();
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| (r.observation.interface, r.key.src_port))
+            .collect();
+        assert_eq!(got, expected);
     }
 }

@@ -16,7 +16,7 @@ use hashbrown::HashTable;
 
 use crate::{
     table::{Entry, FlowTable, MAX_ENTRIES, WARM_GROUP},
-    AggConfig, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
+    AggConfig, FlowRecord, Interval, Observation, ObservationPoints,
 };
 
 /// Flows in a table from which loading ahead pays: smaller tables stay in cache.
@@ -31,7 +31,9 @@ struct OpenInterval {
     flows: FlowTable,
 }
 
-/// The flows of one closed interval, sorted by (observation point, key).
+/// The flows of one closed interval, in arrival order: [`crate::merge`]
+/// sorts them on the writer's side, so that a shard goes back to counting
+/// at once instead of stalling the reader for the length of a sort.
 #[derive(Debug)]
 pub struct ClosedInterval {
     pub(crate) interval: Interval,
@@ -247,9 +249,8 @@ impl Shard {
         }
     }
 
-    /// Closes the intervals closed at `watermark` into `out`, each sorted by
-    /// (observation point, key), and hands over the late records held so
-    /// far. Called at every closing the clock announces, so every shard
+    /// Closes the intervals closed at `watermark` into `out` and hands over
+    /// the late records held so far. Called at every closing the clock announces, so every shard
     /// flushes its late records at the same points.
     pub fn close(&mut self, watermark: Timestamp, out: &mut Closing) {
         // Two spare tables at most: one filling while one is written.
@@ -342,13 +343,12 @@ impl Shard {
         let OpenInterval {
             interval, flows, ..
         } = self.open.remove(0);
-        let (mut flows, slots) = flows.into_parts();
+        let (flows, slots) = flows.into_parts();
         if self.spare_slots.len() < 2 {
             self.spare_slots.push(slots);
         }
         self.held -= flows.len();
         self.last_len = flows.len();
-        sort_flows(&mut flows, &self.points.snapshot());
         self.stats.records += flows.len() as u64;
         self.stats.intervals_closed += 1;
         if !flows.is_empty() {
@@ -369,27 +369,13 @@ impl Shard {
     }
 }
 
-/// Sorts one interval's flows by (observation point, key), the spec's order
-/// within an interval. Ids are interned in arrival order, so flows at two
-/// points compare by the points themselves.
-fn sort_flows(flows: &mut [Entry], points: &[ObservationPoint]) {
-    flows.sort_unstable_by(|a, b| {
-        if a.key.obs == b.key.obs {
-            a.key.cmp_at_point(&b.key)
-        } else {
-            let point = |e: &Entry| points[usize::from(e.key.obs.0)];
-            point(a).cmp(&point(b))
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::key::{KeyShape, PortKind};
-    use crate::{FlowKey, ObsId};
+    use crate::{FlowKey, ObsId, ObservationPoint};
 
     /// A table holding the one point the tests use, id 0.
     fn points() -> ObservationPoints {
