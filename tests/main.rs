@@ -7,6 +7,7 @@ mod errors;
 mod export;
 mod intervals;
 mod live;
+mod regression;
 mod replay;
 mod robustness;
 mod sampling;
