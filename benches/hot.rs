@@ -14,7 +14,9 @@ use capture::{
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
 use export::{NdjsonWriter, RunInfo};
-use flowagg::{AggConfig, Clock, FlowRecord, Observation, ObservationPoints, Observer, Shard};
+use flowagg::{
+    AggConfig, Aggregator, FlowRecord, LocalShards, Observation, ObservationPoints, Observer, Shard,
+};
 
 fn ethernet_tcp4() -> Vec<u8> {
     let b = PacketBuilder::ethernet2([2; 6], [3; 6])
@@ -127,9 +129,8 @@ fn bench_flowagg(c: &mut Criterion) {
 
 fn bench_ndjson(c: &mut Criterion) {
     let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
-    let mut records: Vec<FlowRecord> = Vec::new();
     shard.push_batch(&observations(10_000, 1));
-    shard.finish(&mut records, &mut Vec::new());
+    let records = shard.finish_records();
     let mut group = c.benchmark_group("export");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.bench_function("ndjson", |b| {
@@ -167,28 +168,17 @@ fn bench_replay(c: &mut Criterion) {
             )
             .unwrap();
             let points = ObservationPoints::default();
-            let mut observer = Observer::new(&config, points.clone());
-            let mut shard = Shard::new(&config, points);
-            let mut clock = Clock::new(config.interval_secs, config.lateness_secs);
-            let (mut closed, mut late) = (Vec::new(), Vec::new());
             let mut records = 0;
+            let shards = LocalShards::new(&config, &points, 1, |chunk: &[FlowRecord]| {
+                records += chunk.len();
+            });
+            let mut aggregator = Aggregator::new(&config, points, shards);
             while let Some(packet) = reader.next_packet().unwrap() {
-                let tick = clock.tick(packet.ts);
-                if let Ok(decoded) = decode(&packet) {
-                    if let Some(mut obs) = observer.observe(&packet, &decoded) {
-                        obs.late = tick.late;
-                        shard.push(&obs);
-                    }
-                }
-                if tick.closes {
-                    shard.close(clock.watermark(), &mut closed, &mut late);
-                    records += closed.len() + late.len();
-                    closed.clear();
-                    late.clear();
-                }
+                aggregator.packet(&packet, decode(&packet).ok().as_ref());
             }
-            shard.finish(&mut closed, &mut late);
-            records + closed.len() + late.len()
+            aggregator.finish();
+            drop(aggregator);
+            records
         })
     });
     group.finish();
