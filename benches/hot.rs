@@ -127,10 +127,50 @@ fn bench_flowagg(c: &mut Criterion) {
     group.finish();
 }
 
+/// The records one 5 s interval closes with: `flows` IPv4 flows of the
+/// synthetic trace (TCP and UDP), each seen twice at random times in the
+/// interval, so the three timestamps of a record mostly fall in different
+/// seconds, as in a run.
+fn interval_records(flows: u32) -> Vec<FlowRecord> {
+    let config = AggConfig::default();
+    let mut observer = Observer::new(&config, POINTS.with(Clone::clone));
+    let mut shard = Shard::new(&config, POINTS.with(Clone::clone));
+    let start = Timestamp::from_parts(1_700_000_000, 0); // a multiple of 5 s
+    let span = u64::from(config.interval_secs) * Timestamp::NANOS_PER_SEC;
+    let mut random = 0x9e37_79b9_7f4a_7c15_u64;
+    for flow in 0..flows {
+        let (src, dst, sport, dport, proto) = capture::synth::flow_tuple(flow);
+        let ip = PacketBuilder::ipv4(src, dst, 64);
+        let mut data = Vec::new();
+        match proto {
+            6 => ip
+                .tcp(sport, dport, 1, 65535)
+                .ack(1)
+                .write(&mut data, &[0; 100]),
+            _ => ip.udp(sport, dport).write(&mut data, &[0; 100]),
+        }
+        .unwrap();
+        for _ in 0..2 {
+            // xorshift64: any spread will do, as long as it is not one second.
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            let packet = RawPacket {
+                ts: Timestamp(start.0 + random % span),
+                link: LinkType::RAW,
+                interface: 0,
+                orig_len: data.len() as u32,
+                data: &data,
+            };
+            let decoded = decode(&packet).unwrap();
+            shard.push(&observer.observe(&packet, &decoded).unwrap());
+        }
+    }
+    shard.finish_records()
+}
+
 fn bench_ndjson(c: &mut Criterion) {
-    let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
-    shard.push_batch(&observations(10_000, 1));
-    let records = shard.finish_records();
+    let records = interval_records(10_000);
     let mut group = c.benchmark_group("export");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.bench_function("ndjson", |b| {

@@ -20,6 +20,7 @@
 //! assert!(writer.into_inner().is_empty());
 //! ```
 
+mod decimal;
 mod error;
 mod file;
 mod ndjson;
