@@ -1,9 +1,10 @@
 //! Where packets come from: capture files and live interfaces.
 //!
 //! A source lends one [`crate::RawPacket`] at a time from a buffer it reuses
-//! (the file reader's read buffer, libpcap's ring); nothing is copied or
+//! (the file reader's read-ahead chunks, libpcap's ring); nothing is copied or
 //! allocated per packet.
 
+mod chunks;
 mod file;
 mod live;
 
