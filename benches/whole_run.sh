@@ -21,7 +21,8 @@
 #
 # Environment: TRACE_DIR, RUNS, PEER_TIMEOUT, TSHARK_PACKETS (prefix size for
 # tshark, default 100000), SKIP="tool tool" (names from the table, e.g.
-# "nfstream pmacctd"), NO_README=1 (do not touch benches/README.md).
+# "nfstream pmacctd"), NO_README=1 (do not touch benches/README.md), ONLY=a1m or
+# ONLY=b10m (that trace only; implies NO_README).
 
 set -euo pipefail
 export LC_ALL=C
@@ -66,6 +67,11 @@ if ((QUICK)); then
 else
     TRACES=("a1m|1000000|10000|1500|65535|1M packets, 1500-byte IP (full-size frames), 10k flows"
             "b10m|10000000|1000000|1500|128|10M packets, 1500-byte IP cut to snaplen 128, 1M flows")
+fi
+# ONLY=NAME: just that trace (its results file is written; README untouched).
+if [[ -n "${ONLY:-}" ]]; then
+    for spec in "${TRACES[@]}"; do [[ "${spec%%|*}" == "$ONLY" ]] && TRACES=("$spec"); done
+    NO_README=1
 fi
 
 trace_path() { echo "$TRACE_DIR/$1.pcap"; }
@@ -289,6 +295,11 @@ run_once() {
     D="$WORK/$id.$n"
     rm -rf "$D"; mkdir -p "$D"
     "prepare_$id"
+    # Warm the page cache before every run, outside the timing: this
+    # machine's proactive reclaim (DAMON) drops the trace's pages while a
+    # long peer run leaves them cold, and the next tool would read the disk.
+    cat "$T" >/dev/null
+    [[ -s "${TSHARK_T:-}" ]] && cat "$TSHARK_T" >/dev/null
     t0=$(date +%s%N)
     set +e
     /usr/bin/time -f '%e %M' -o "$D/time" timeout -k 5 "$PEER_TIMEOUT" "${CMD[@]}" >"$D/stdout" 2>"$D/stderr"
@@ -447,7 +458,7 @@ bench_trace() {
         echo
         echo "- Date: $started; mirrorflow commit \`$COMMIT\`$( ((DIRTY > 0)) && echo " (working tree had $DIRTY modified tracked files)"); $RUSTC"
         echo "- Machine: $NPROC cores, $CPU, $RAM_GB GiB RAM, Linux $KERNEL"
-        echo "- Trace: \`$(show_cmd "$T")\`, $packets packets, $flows flows, $bytes bytes; in the page cache (warmed with cat)"
+        echo "- Trace: \`$(show_cmd "$T")\`, $packets packets, $flows flows, $bytes bytes; in the page cache (warmed with cat before every run)"
         echo "- Load average (1/5/15 min): before \`$load_before\`, after \`$load_after\`${top_before:+; busy processes at the start: $top_before}"
         [[ -n "$loaded" ]] && echo "- $loaded"
         echo "- $RUNS runs per tool, round-robin; wall time per run; each peer capped at ${PEER_TIMEOUT} s"
