@@ -186,7 +186,7 @@ pub fn run(
         )
     } else {
         aggregate_threads(
-            source, config, decode, &mut sink, points, threads, &counters, &bar, quiet,
+            source, config, decode, &mut sink, points, &counters, &bar, quiet,
         )?
     };
     if let Some(bar) = &bar {
@@ -264,7 +264,6 @@ fn aggregate_threads(
     decode: &DecodeConfig,
     sink: &mut Sink,
     points: ObservationPoints,
-    threads: usize,
     counters: &Arc<Counters>,
     bar: &Option<ProgressBar>,
     quiet: bool,
@@ -327,7 +326,6 @@ fn aggregate_threads(
             })
             .context("cannot start the reader thread")?
     };
-    debug_assert!(threads > 1);
     let written = export_closings(
         (&done_rx, &back),
         &points,
@@ -340,14 +338,10 @@ fn aggregate_threads(
     // On a write failure, hanging up stops the shards, whose hang-up stops the reader.
     drop(done_rx);
     let report = reader.join().expect("reader thread panicked");
-    let mut shard_stats = ShardStats::default();
-    for shard in shards {
-        let s = shard.join().expect("shard thread panicked");
-        shard_stats.late_packets += s.late_packets;
-        shard_stats.records += s.records;
-        shard_stats.intervals_closed += s.intervals_closed;
-        shard_stats.partial_records += s.partial_records;
-    }
+    let shard_stats = shards
+        .into_iter()
+        .map(|shard| shard.join().expect("shard thread panicked"))
+        .sum();
     Ok((report, shard_stats, written))
 }
 

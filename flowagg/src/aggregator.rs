@@ -160,15 +160,7 @@ impl<E: Emit> LocalShards<E> {
 
     /// What the shards did, summed.
     pub fn stats(&self) -> ShardStats {
-        self.shards
-            .iter()
-            .map(Shard::stats)
-            .fold(ShardStats::default(), |a, s| ShardStats {
-                late_packets: a.late_packets + s.late_packets,
-                records: a.records + s.records,
-                intervals_closed: a.intervals_closed + s.intervals_closed,
-                partial_records: a.partial_records + s.partial_records,
-            })
+        self.shards.iter().map(Shard::stats).sum()
     }
 
     /// Where the records go.

@@ -10,8 +10,9 @@ use crate::{
 };
 
 /// The shard a flow belongs to among `shards`: taken from bits 32–56 of the
-/// key hash, which neither the flow table's slot (low bits) nor its tag (top
-/// 7 bits) uses, so each shard's table still sees well-spread hashes.
+/// key hash, which the flow table's slot (low bits) does not use, so each
+/// shard's table still sees well-spread slots. The table's tag (the top of
+/// the upper half) shares at most log2(`shards`) constant bits with it.
 #[inline]
 pub fn shard_of(hash: u64, shards: usize) -> usize {
     let bits = (hash >> 32) & 0x1ff_ffff;
@@ -69,14 +70,6 @@ pub fn merge_closings<E>(
         head.1 += 1;
         if head.1 == closed.flows.len() {
             *head = (head.0 + 1, 0);
-            // Closed intervals are never empty, but skip any that are.
-            while parts[i]
-                .intervals
-                .get(head.0)
-                .is_some_and(|c| c.flows.is_empty())
-            {
-                head.0 += 1;
-            }
         }
         if chunk.len() == CHUNK {
             emit(&chunk)?;

@@ -44,7 +44,8 @@ pub struct ClosedInterval {
 /// closings of all shards into records in the spec's order.
 #[derive(Debug, Default)]
 pub struct Closing {
-    /// Closed intervals, oldest first.
+    /// Closed intervals, oldest first, none empty ([`crate::merge`]
+    /// reads the first flow of each).
     pub(crate) intervals: Vec<ClosedInterval>,
     /// Late records, sorted by [`FlowRecord::order`].
     pub(crate) late: Vec<FlowRecord>,
@@ -81,6 +82,18 @@ pub struct ShardStats {
     pub intervals_closed: u64,
     /// Records written early because `--max-flows` was reached.
     pub partial_records: u64,
+}
+
+impl std::iter::Sum for ShardStats {
+    /// The counts of several shards together.
+    fn sum<I: Iterator<Item = ShardStats>>(shards: I) -> ShardStats {
+        shards.fold(ShardStats::default(), |a, s| ShardStats {
+            late_packets: a.late_packets + s.late_packets,
+            records: a.records + s.records,
+            intervals_closed: a.intervals_closed + s.intervals_closed,
+            partial_records: a.partial_records + s.partial_records,
+        })
+    }
 }
 
 /// Aggregates the observations of its share of the flows into flow records
@@ -146,23 +159,23 @@ impl Shard {
             batch.iter().for_each(|obs| self.push(obs));
             return;
         };
-        let groups: Vec<&[Observation]> = batch.chunks(WARM_GROUP).collect();
-        for group in groups.iter().take(2) {
-            newest.flows.warm_slots(group);
+        let group = |k: usize| batch.chunks(WARM_GROUP).nth(k);
+        for first in batch.chunks(WARM_GROUP).take(2) {
+            newest.flows.warm_slots(first);
         }
-        if let Some(first) = groups.first() {
+        if let Some(first) = group(0) {
             newest.flows.warm_entries(first);
         }
-        for k in 0..groups.len() {
+        for (k, counted) in batch.chunks(WARM_GROUP).enumerate() {
             if let Some(newest) = self.open.last() {
-                if let Some(group) = groups.get(k + 2) {
-                    newest.flows.warm_slots(group);
+                if let Some(ahead) = group(k + 2) {
+                    newest.flows.warm_slots(ahead);
                 }
-                if let Some(group) = groups.get(k + 1) {
-                    newest.flows.warm_entries(group);
+                if let Some(next) = group(k + 1) {
+                    newest.flows.warm_entries(next);
                 }
             }
-            for obs in groups[k] {
+            for obs in counted {
                 self.push(obs);
             }
         }
