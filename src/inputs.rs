@@ -6,14 +6,15 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use capture::{source::CaptureReader, Timestamp};
+use capture::{source::CaptureReader, RawPacket, Timestamp};
 
 /// One capture to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// A capture file.
-    File(PathBuf),
-    /// Standard input (`-`).
+    /// A capture file and the time of its first packet (0 if it has none,
+    /// or the first is damaged).
+    File { path: PathBuf, first: Timestamp },
+    /// Standard input (`-`), always the only input.
     Stdin,
 }
 
@@ -21,7 +22,7 @@ impl Input {
     /// Opens the capture (reads and checks its header).
     pub fn open(&self) -> Result<CaptureReader, capture::Error> {
         match self {
-            Input::File(path) => CaptureReader::open(path),
+            Input::File { path, .. } => CaptureReader::open(path),
             Input::Stdin => {
                 CaptureReader::from_reader(Box::new(std::io::stdin()), PathBuf::from("-"))
             }
@@ -31,7 +32,7 @@ impl Input {
     /// The name to put in messages.
     pub fn name(&self) -> &Path {
         match self {
-            Input::File(path) => path,
+            Input::File { path, .. } => path,
             Input::Stdin => Path::new("-"),
         }
     }
@@ -39,15 +40,24 @@ impl Input {
     /// Size in bytes, for the progress bar (unknown for stdin).
     pub fn len(&self) -> Option<u64> {
         match self {
-            Input::File(path) => fs::metadata(path).ok().map(|m| m.len()),
+            Input::File { path, .. } => fs::metadata(path).ok().map(|m| m.len()),
             Input::Stdin => None,
+        }
+    }
+
+    /// When the merge reaches this input.
+    fn first(&self) -> Timestamp {
+        match self {
+            Input::File { first, .. } => *first,
+            Input::Stdin => Timestamp(0),
         }
     }
 }
 
-/// Expands folders into the captures they hold, ordered by first packet time
-/// (cli.md), and checks that every input opens, so a bad input stops the run
-/// before any record is written.
+/// Expands folders into the captures they hold and orders every capture by
+/// its first packet's time, for [`Merge`] (cli.md: "in time order"). Checks
+/// that every input opens, so a bad input stops the run before any record is
+/// written.
 pub fn resolve(args: &[PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for arg in args {
@@ -59,18 +69,27 @@ pub fn resolve(args: &[PathBuf]) -> Result<Vec<Input>> {
         } else if arg.is_dir() {
             inputs.extend(folder(arg)?);
         } else {
-            let input = Input::File(arg.clone());
-            input.open()?;
-            inputs.push(input);
+            inputs.push(file(arg.clone())?);
         }
     }
+    // Stable: captures starting at the same time keep the command line's order.
+    inputs.sort_by_key(Input::first);
     Ok(inputs)
 }
 
-/// Every capture in a folder, in time order of its first packet; files that
-/// are not captures are skipped with a warning.
+/// A capture file, with the time of its first packet.
+fn file(path: PathBuf) -> Result<Input, capture::Error> {
+    let mut reader = CaptureReader::open(&path)?;
+    // A capture whose first packet is damaged still sorts (first); the
+    // damage is reported when it is read.
+    let first = reader.step().ok().flatten().unwrap_or(Timestamp(0));
+    Ok(Input::File { path, first })
+}
+
+/// Every capture in a folder; files that are not captures are skipped with
+/// a warning.
 fn folder(dir: &Path) -> Result<Vec<Input>> {
-    let mut found: Vec<(Timestamp, PathBuf)> = Vec::new();
+    let mut found = Vec::new();
     let entries =
         fs::read_dir(dir).with_context(|| format!("cannot read folder '{}'", dir.display()))?;
     for entry in entries {
@@ -83,16 +102,8 @@ fn folder(dir: &Path) -> Result<Vec<Input>> {
         if hidden || !path.is_file() {
             continue;
         }
-        match CaptureReader::open(&path) {
-            Ok(mut reader) => {
-                // A capture whose first packet is damaged still sorts (first);
-                // the damage is reported when it is read.
-                let first = match reader.next_packet() {
-                    Ok(Some(p)) => p.ts,
-                    _ => Timestamp(0),
-                };
-                found.push((first, path));
-            }
+        match file(path.clone()) {
+            Ok(input) => found.push(input),
             Err(capture::Error::NotACapture { .. }) => {
                 eprintln!(
                     "mirrorflow: skipping '{}': not a pcap or pcapng capture",
@@ -105,9 +116,156 @@ fn folder(dir: &Path) -> Result<Vec<Input>> {
     if found.is_empty() {
         bail!("folder '{}' holds no pcap or pcapng capture", dir.display());
     }
-    found.sort();
-    Ok(found
-        .into_iter()
-        .map(|(_, path)| Input::File(path))
-        .collect())
+    // Captures starting at the same time are taken in name order.
+    found.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(found)
+}
+
+/// The packets of several captures merged in time order, as mergecap
+/// merges them: each capture is read in its own order, on its own
+/// read-ahead thread, and the earliest of their next packets comes first
+/// (on a tie, the capture that starts first). A capture is opened when the
+/// merge reaches its first packet, so consecutive captures (a rotated
+/// folder) hold one or two open, and captures of the same time (two
+/// mirrors, two interfaces) give the records one capture of both would.
+pub struct Merge<'a> {
+    inputs: &'a [Input],
+    /// Index in `inputs` of the next capture to open.
+    pending: usize,
+    /// Every open capture holds its next packet, not yet handed out.
+    open: Vec<Open>,
+    /// Bytes read of the captures closed so far.
+    consumed_closed: u64,
+}
+
+/// An open capture, held at its next packet.
+struct Open {
+    input: usize,
+    reader: CaptureReader,
+    ts: Timestamp,
+}
+
+impl Open {
+    /// Where this capture's next packet falls in the merge.
+    fn place(&self) -> (Timestamp, usize) {
+        (self.ts, self.input)
+    }
+}
+
+impl<'a> Merge<'a> {
+    /// A merge of `inputs`, in the order [`resolve`] gives them.
+    pub fn new(inputs: &'a [Input]) -> Self {
+        Merge {
+            inputs,
+            pending: 0,
+            open: Vec::new(),
+            consumed_closed: 0,
+        }
+    }
+
+    /// Hands about `budget` packets in time order to `each`, with the index
+    /// of their input, or fewer if `each` returns `false` (stop).
+    /// `Ok(false)` once every capture has ended.
+    ///
+    /// Packets of one capture go out in a tight loop for as long as they
+    /// come before every other capture's next packet: with one capture open
+    /// the merge costs a comparison per packet. An error ends the capture it
+    /// names; the merge goes on with the others at the next call (the
+    /// caller decides whether to make it).
+    #[inline]
+    pub fn read(
+        &mut self,
+        budget: u64,
+        mut each: impl FnMut(usize, &RawPacket<'_>) -> bool,
+    ) -> Result<bool, capture::Error> {
+        let mut left = budget;
+        loop {
+            if self.pending < self.inputs.len() {
+                self.open_due()?;
+            }
+            let Some(at) = self.earliest() else {
+                return Ok(false);
+            };
+            // The first packet of any other capture: this one's packets go
+            // out until they pass it.
+            let others = self.open.iter().enumerate().filter(|&(i, _)| i != at);
+            let pending = self.inputs.get(self.pending);
+            let until = others
+                .map(|(_, o)| o.place())
+                .chain(pending.map(|input| (input.first(), self.pending)))
+                .min()
+                .unwrap_or((Timestamp(u64::MAX), usize::MAX));
+            let open = &mut self.open[at];
+            loop {
+                if let Some(packet) = open.reader.packet() {
+                    if !each(open.input, &packet) {
+                        return Ok(true);
+                    }
+                }
+                left = left.saturating_sub(1);
+                match open.reader.step() {
+                    Ok(Some(ts)) => open.ts = ts,
+                    end => {
+                        self.close(at, end.map(drop))?;
+                        break;
+                    }
+                }
+                if left == 0 {
+                    return Ok(true);
+                }
+                if open.place() > until {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Bytes read so far, over every input: a progress measure.
+    pub fn consumed(&self) -> u64 {
+        let open: u64 = self.open.iter().map(|o| o.reader.bytes_consumed()).sum();
+        self.consumed_closed + open
+    }
+
+    /// Opens the captures whose first packet the merge has reached, each
+    /// held at that packet.
+    fn open_due(&mut self) -> Result<(), capture::Error> {
+        while let Some(input) = self.inputs.get(self.pending) {
+            let reached = self.earliest().map(|at| self.open[at].place());
+            if reached.is_some_and(|place| (input.first(), self.pending) > place) {
+                break;
+            }
+            self.pending += 1;
+            let mut reader = input.open()?;
+            match reader.step() {
+                Ok(Some(ts)) => self.open.push(Open {
+                    input: self.pending - 1,
+                    reader,
+                    ts,
+                }),
+                end => {
+                    self.consumed_closed += reader.bytes_consumed();
+                    end?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Position in `open` of the earliest next packet.
+    fn earliest(&self) -> Option<usize> {
+        let (at, _) = self
+            .open
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, o)| o.place())?;
+        Some(at)
+    }
+
+    /// Closes the capture at `at`, which ended with `end`.
+    #[cold]
+    fn close(&mut self, at: usize, end: Result<(), capture::Error>) -> Result<(), capture::Error> {
+        let closed = self.open.swap_remove(at);
+        self.consumed_closed += closed.reader.bytes_consumed();
+        end
+    }
 }

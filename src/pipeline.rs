@@ -1,6 +1,6 @@
 //! Threads and channels: capture → flowagg → export.
 //!
-//! One reader thread reads the inputs in order, decodes each packet where it
+//! One reader thread reads the inputs (merged in time order), decodes each packet where it
 //! lies in the read buffer, runs the [`Clock`] and the [`Observer`] (fragments,
 //! dedup, sampling: decisions that need every packet in order), and sends
 //! batches of small owned [`Observation`]s to N shard threads, each flow to
@@ -45,7 +45,11 @@ use flowagg::{
 };
 use indicatif::ProgressBar;
 
-use crate::{inputs::Input, metrics::Counters, stats::RunStats};
+use crate::{
+    inputs::{Input, Merge},
+    metrics::Counters,
+    stats::RunStats,
+};
 
 /// Batches in flight to each shard.
 const IN_FLIGHT: usize = 16;
@@ -71,7 +75,7 @@ const LIVE_CHECK_EVERY: u64 = 1024;
 
 /// Where the packets come from.
 pub enum Source {
-    /// Capture files, read in order to their ends.
+    /// Capture files, merged in time order.
     Files(Vec<Input>),
     /// A live interface, read until a stop.
     Live(LiveSource),
@@ -681,55 +685,41 @@ impl<D: Stage> Reader<D> {
         }
     }
 
+    /// Reads the inputs merged in time order ([`Merge`]). A damaged input
+    /// is reported and the others read on; an unreadable one stops the run.
     fn read_all(&mut self, inputs: &[Input], quiet: bool) {
-        let mut done_before = 0;
         let mut warned = HashSet::new();
-        for (index, input) in inputs.iter().enumerate() {
-            let mut capture = match input.open() {
-                Ok(capture) => capture,
-                Err(e) if e.is_damage() => {
-                    self.report.damaged.push(e);
-                    continue;
-                }
-                Err(e) => {
-                    self.report.failure = Some(e);
-                    return;
-                }
-            };
-            while !self.stopped() {
-                let packet = match capture.next_packet() {
-                    Ok(Some(packet)) => packet,
-                    Ok(None) => break,
-                    Err(e) if e.is_damage() => {
-                        self.report.damaged.push(e);
-                        break;
-                    }
-                    Err(e) => {
-                        self.report.failure = Some(e);
-                        return;
-                    }
-                };
-                if let Some(e) = self.packet(&packet) {
+        let mut merge = Merge::new(inputs);
+        while !self.stopped() {
+            let read = merge.read(PROGRESS_EVERY, |input, packet| {
+                if let Some(e) = self.packet(packet) {
                     if e.kind == ErrorKind::UnsupportedLink
-                        && warned.insert((index, packet.interface))
+                        && warned.insert((input, packet.interface))
                         && !quiet
                     {
                         eprintln!(
                             "mirrorflow: warning: '{}' interface {} has link type {}, which mirrorflow does not decode; its packets are counted and skipped",
-                            input.name().display(),
+                            inputs[input].name().display(),
                             packet.interface,
                             packet.link
                         );
                     }
                 }
-                if self.report.packets_read % PROGRESS_EVERY == 0 {
-                    self.counters
-                        .consumed
-                        .store(done_before + capture.bytes_consumed(), Ordering::Relaxed);
-                    self.publish();
+                !self.stopped()
+            });
+            match read {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) if e.is_damage() => self.report.damaged.push(e),
+                Err(e) => {
+                    self.report.failure = Some(e);
+                    return;
                 }
             }
-            done_before += capture.bytes_consumed();
+            self.counters
+                .consumed
+                .store(merge.consumed(), Ordering::Relaxed);
+            self.publish();
         }
     }
 

@@ -8,10 +8,15 @@ use std::{
     time::Duration,
 };
 
-use capture::synth::{write_pcap, TraceSpec};
+use capture::{
+    decode::{decode_with, DecodeConfig, IpView},
+    source::CaptureReader,
+    synth::{write_pcap, TraceSpec},
+    RawPacket,
+};
 use serde_json::Value;
 
-use crate::common::{parse_records, replay_with_stats, scratch};
+use crate::common::{mirrorflow, parse_records, replay_with_stats, scratch};
 
 /// Writes `spec`'s trace as DIR/trace.pcap.
 fn generate(dir: &Path, spec: &TraceSpec) -> PathBuf {
@@ -184,5 +189,123 @@ fn issue_6_a_slow_reader_of_the_output_loses_nothing() {
         outputs.push(output);
     }
     assert!(outputs[0] == outputs[1], "--threads 2 and 1 differ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Copies the records of the classic pcap `trace` into one file per
+/// `part(index, packet)`, each with the trace's file header.
+fn split(trace: &Path, parts: &[PathBuf], part: impl Fn(usize, &RawPacket<'_>) -> usize) {
+    let bytes = std::fs::read(trace).unwrap();
+    let mut outs: Vec<Vec<u8>> = vec![bytes[..24].to_vec(); parts.len()];
+    let mut reader = CaptureReader::open(trace).unwrap();
+    let (mut at, mut index) = (24, 0);
+    while let Some(packet) = reader.next_packet().unwrap() {
+        let end = at + 16 + packet.data.len();
+        outs[part(index, &packet)].extend_from_slice(&bytes[at..end]);
+        (at, index) = (end, index + 1);
+    }
+    assert_eq!(at, bytes.len(), "every record copied");
+    for (path, out) in parts.iter().zip(outs) {
+        std::fs::write(path, out).unwrap();
+    }
+}
+
+#[test]
+fn issue_6_captures_of_the_same_time_merge_into_the_records_of_one() {
+    let dir = scratch("issue-6-merge");
+    // No jitter: in one capture no packet is late, so a late packet below
+    // can only come from reading the parts out of time order.
+    let spec = TraceSpec {
+        packets: 150_000,
+        flows: 5_000,
+        ip_len: 120,
+        rate_pps: 30_000,
+        vlan_one_in: 7,
+        vxlan_one_in: 5,
+        fragment_one_in: 17,
+        seed: 66,
+        ..TraceSpec::default()
+    };
+    let trace = generate(&dir, &spec);
+    let flags = ["--interval", "1", "--lateness", "0"];
+    let (whole, stats) = replay_with_stats(&dir, &trace, &flags);
+    assert!(whole.status.success());
+    assert_eq!(stats["late_packets"], 0);
+    assert_eq!(stats["packets_read"], spec.packets + spec.packets / 17);
+
+    // Two mirrors of the same 5 s, each seeing half the flows (split on the
+    // innermost source address, so a datagram's fragments stay together),
+    // named and given against their time order; and the trace cut into
+    // three consecutive captures (a rotated capture), given out of order.
+    let config = DecodeConfig::default();
+    let mirrors = [dir.join("b-mirror.pcap"), dir.join("a-mirror.pcap")];
+    split(&trace, &mirrors, |_, packet| {
+        let decoded = decode_with(packet, &config).unwrap();
+        let IpView::V4(ip) = decoded.ip else {
+            panic!("the generator writes IPv4")
+        };
+        usize::from(ip.source()[3] % 2)
+    });
+    let rotated = [
+        dir.join("r3.pcap"),
+        dir.join("r1.pcap"),
+        dir.join("r2.pcap"),
+    ];
+    let third = (spec.packets / 3) as usize;
+    split(&trace, &rotated, |index, _| (index / third + 1) % 3);
+    let folder = dir.join("mirrors");
+    std::fs::create_dir(&folder).unwrap();
+    for mirror in &mirrors {
+        std::fs::copy(mirror, folder.join(mirror.file_name().unwrap())).unwrap();
+    }
+
+    let run = |paths: &[PathBuf], threads: &str| {
+        let mut args = vec!["replay", "-q", "--threads", threads];
+        args.extend(["--interval", "1", "--lateness", "0"]);
+        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        mirrorflow(&args)
+    };
+    for (what, inputs) in [
+        ("two mirrors", &mirrors[..]),
+        ("their folder", &[folder][..]),
+        ("a rotated capture", &rotated[..]),
+    ] {
+        for threads in ["1", "2"] {
+            let out = run(inputs, threads);
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.stdout == whole.stdout,
+                "{what}, --threads {threads}: not the records of the whole trace"
+            );
+        }
+    }
+
+    // One mirror's capture cut inside a record about halfway: the other is
+    // read whole, the cut one up to the cut, as if it had ended there.
+    let a = std::fs::read(&mirrors[1]).unwrap();
+    let mut at = 24;
+    while at < a.len() / 2 {
+        at += 16 + u32::from_le_bytes(a[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    let (clean, cut) = (dir.join("a-clean.pcap"), dir.join("a-cut.pcap"));
+    std::fs::write(&clean, &a[..at]).unwrap();
+    std::fs::write(&cut, &a[..at + 16 + 10]).unwrap();
+    let reference = run(&[mirrors[0].clone(), clean], "2");
+    assert!(reference.status.success());
+    let damaged = run(&[mirrors[0].clone(), cut], "2");
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert_eq!(damaged.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a-cut.pcap") && stderr.contains(&format!("offset {at}")),
+        "{stderr}"
+    );
+    assert!(
+        damaged.stdout == reference.stdout,
+        "the records around the damage differ"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

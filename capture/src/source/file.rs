@@ -328,6 +328,8 @@ pub struct CaptureReader {
     interfaces: Vec<Interface>,
     /// pcapng: timestamp of the previous packet returned in this section.
     last_ts: Timestamp,
+    /// The packet the last [`CaptureReader::step`] moved to.
+    held: Option<PacketMeta>,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -389,6 +391,7 @@ impl CaptureReader {
             pcap_lengths: LengthOrder::Standard,
             interfaces: Vec::new(),
             last_ts: Timestamp(0),
+            held: None,
         };
         if !r.fill(4)? {
             return Err(r.not_a_capture());
@@ -411,7 +414,21 @@ impl CaptureReader {
     ///
     /// After an error (or the end) every further call returns `Ok(None)`.
     /// The packet borrows the reader's buffer until the next call.
+    #[inline]
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, Error> {
+        Ok(match self.step()? {
+            Some(_) => self.packet(),
+            None => None,
+        })
+    }
+
+    /// Moves to the next packet and returns its time, or `Ok(None)` at the
+    /// clean end; [`CaptureReader::packet`] lends it. Lets a caller merging
+    /// several captures look at the time of each one's next packet while
+    /// holding it. Errors and the end as [`CaptureReader::next_packet`].
+    #[inline]
+    pub fn step(&mut self) -> Result<Option<Timestamp>, Error> {
+        self.held = None;
         if self.done {
             return Ok(None);
         }
@@ -420,13 +437,11 @@ impl CaptureReader {
             Format::Pcapng => self.next_pcapng(),
         };
         match next {
-            Ok(Some(m)) => Ok(Some(RawPacket {
-                ts: m.ts,
-                link: m.link,
-                interface: m.interface,
-                orig_len: m.orig_len,
-                data: self.buf.get(m.data).unwrap_or_default(),
-            })),
+            Ok(Some(m)) => {
+                let ts = m.ts;
+                self.held = Some(m);
+                Ok(Some(ts))
+            }
             Ok(None) => {
                 self.done = true;
                 Ok(None)
@@ -436,6 +451,18 @@ impl CaptureReader {
                 Err(e)
             }
         }
+    }
+
+    /// The packet the last [`CaptureReader::step`] moved to, if it found one.
+    #[inline]
+    pub fn packet(&self) -> Option<RawPacket<'_>> {
+        self.held.as_ref().map(|m| RawPacket {
+            ts: m.ts,
+            link: m.link,
+            interface: m.interface,
+            orig_len: m.orig_len,
+            data: self.buf.get(m.data.clone()).unwrap_or_default(),
+        })
     }
 
     /// The container format detected at open.
