@@ -124,6 +124,25 @@ fn bench_flowagg(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // Updates: 1M packets of those 1M flows, held, in a random order: what
+    // a run over many flows does most.
+    let mut updates = misses.clone();
+    let mut random = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..updates.len()).rev() {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        updates.swap(i, (random % (i as u64 + 1)) as usize);
+    }
+    let mut held = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
+    held.push_batch(&misses);
+    group.bench_function("update_miss", |b| {
+        b.iter(|| {
+            for batch in updates.chunks(1024) {
+                held.push_batch(batch);
+            }
+        })
+    });
     group.finish();
 }
 

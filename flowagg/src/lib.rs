@@ -25,6 +25,7 @@ mod aggregator;
 mod clock;
 mod config;
 mod dedup;
+mod entry;
 mod error;
 mod fragment;
 mod interval;

@@ -3,9 +3,11 @@
 
 use std::cmp::Ordering;
 
+use capture::Timestamp;
+
 use crate::{
-    shard::{ClosedInterval, Closing},
-    table::Entry,
+    entry::{Entry, WideEntry},
+    shard::Closing,
     FlowRecord, ObservationPoint,
 };
 
@@ -38,39 +40,29 @@ pub fn merge_closings<E>(
 ) -> Result<(), E> {
     for part in parts.iter_mut() {
         for closed in &mut part.intervals {
-            sort_flows(&mut closed.flows, points);
+            sort_flows(&mut closed.flows.v4, points);
+            sort_flows(&mut closed.flows.wide, points);
         }
     }
     let mut chunk = Vec::with_capacity(CHUNK);
-    let mut heads: Vec<(usize, usize)> = vec![(0, 0); parts.len()];
+    let mut cursors = vec![Cursor::default(); parts.len()];
+    let mut heads: Vec<Option<FlowRecord>> = parts
+        .iter()
+        .zip(&mut cursors)
+        .map(|(part, cursor)| cursor.next(part, points))
+        .collect();
     loop {
         // Few shards (≤ cores): a scan of the heads beats a heap.
-        let mut best: Option<(usize, &ClosedInterval, &Entry)> = None;
-        for (i, part) in parts.iter().enumerate() {
-            let (interval, at) = heads[i];
-            let Some(closed) = part.intervals.get(interval) else {
-                continue;
-            };
-            let entry = &closed.flows[at];
-            let better = match best {
-                None => true,
-                Some((_, best_closed, best_entry)) => {
-                    order(closed, entry, best_closed, best_entry, points).is_lt()
-                }
-            };
-            if better {
-                best = Some((i, closed, entry));
-            }
-        }
-        let Some((i, closed, entry)) = best else {
+        let best = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, head)| head.as_ref().map(|r| (i, r)))
+            .min_by(|a, b| a.1.order(b.1));
+        let Some((i, &record)) = best else {
             break;
         };
-        chunk.push(entry.record(closed.interval, points));
-        let head = &mut heads[i];
-        head.1 += 1;
-        if head.1 == closed.flows.len() {
-            *head = (head.0 + 1, 0);
-        }
+        chunk.push(record);
+        heads[i] = cursors[i].next(&parts[i], points);
         if chunk.len() == CHUNK {
             emit(&chunk)?;
             chunk.clear();
@@ -105,37 +97,64 @@ pub fn merge_closings_into(
     let Ok(()) = appended;
 }
 
-/// Sorts one interval's flows by (observation point, key), the spec's order
-/// within an interval. Ids are interned in arrival order, so flows at two
-/// points compare by the points themselves.
-fn sort_flows(flows: &mut [Entry], points: &[ObservationPoint]) {
-    flows.sort_unstable_by(|a, b| {
-        if a.key.obs == b.key.obs {
-            a.key.cmp_at_point(&b.key)
-        } else {
-            let point = |e: &Entry| points[usize::from(e.key.obs.0)];
-            point(a).cmp(&point(b))
-        }
-    });
+/// Where one shard's sorted closing is read.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cursor {
+    interval: usize,
+    v4: usize,
+    wide: usize,
 }
 
-/// The spec's order between two flows of closed intervals: interval, then
-/// observation point, then key.
-#[inline]
-fn order(
-    a_closed: &ClosedInterval,
-    a: &Entry,
-    b_closed: &ClosedInterval,
-    b: &Entry,
-    points: &[ObservationPoint],
-) -> Ordering {
-    a_closed.interval.cmp(&b_closed.interval).then_with(|| {
-        if a.key.obs == b.key.obs {
-            a.key.cmp_at_point(&b.key)
-        } else {
-            points[usize::from(a.key.obs.0)].cmp(&points[usize::from(b.key.obs.0)])
+impl Cursor {
+    /// The shard's next record in the spec's order: its closed intervals
+    /// oldest first, each the merge of its sorted IPv4 and wide entries.
+    fn next(&mut self, part: &Closing, points: &[ObservationPoint]) -> Option<FlowRecord> {
+        loop {
+            let closed = part.intervals.get(self.interval)?;
+            let flows = &closed.flows;
+            let take_wide = match (flows.v4.get(self.v4), flows.wide.get(self.wide)) {
+                (None, None) => {
+                    *self = Cursor {
+                        interval: self.interval + 1,
+                        ..Cursor::default()
+                    };
+                    continue;
+                }
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                // Both kinds in one interval (IPv6 next to IPv4): the IPv4
+                // key is unpacked to compare, as the kinds share no packed form.
+                (Some(v4), Some(wide)) => {
+                    order(wide, &WideEntry::of(v4.key(), Timestamp(0)), points).is_lt()
+                }
+            };
+            return Some(if take_wide {
+                self.wide += 1;
+                flows.wide[self.wide - 1].record(closed.interval, points)
+            } else {
+                self.v4 += 1;
+                flows.v4[self.v4 - 1].record(closed.interval, points)
+            });
         }
-    })
+    }
+}
+
+/// Sorts one interval's flows of one kind by (observation point, key), the
+/// spec's order within an interval.
+fn sort_flows<F: Entry>(flows: &mut [F], points: &[ObservationPoint]) {
+    flows.sort_unstable_by(|a, b| order(a, b, points));
+}
+
+/// The spec's order between two flows of one interval: observation point,
+/// then key. Ids are interned in arrival order, so flows at two points
+/// compare by the points themselves.
+#[inline]
+fn order<F: Entry>(a: &F, b: &F, points: &[ObservationPoint]) -> Ordering {
+    if a.obs() == b.obs() {
+        a.cmp_at_point(b)
+    } else {
+        points[usize::from(a.obs().0)].cmp(&points[usize::from(b.obs().0)])
+    }
 }
 
 /// Appends the records of `parts`, each sorted by [`FlowRecord::order`], to

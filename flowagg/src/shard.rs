@@ -15,7 +15,8 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use crate::{
-    table::{Entry, FlowTable, MAX_ENTRIES, WARM_GROUP},
+    entry::{Entry, WideEntry},
+    table::{FlowTables, Flows, Sizes, Slots, MAX_ENTRIES, WARM_GROUP},
     AggConfig, FlowRecord, Interval, Observation, ObservationPoints,
 };
 
@@ -28,7 +29,7 @@ struct OpenInterval {
     /// `interval.end()`, kept: the hot path tests `start <= ts < end`
     /// instead of dividing.
     end: Timestamp,
-    flows: FlowTable,
+    flows: FlowTables,
 }
 
 /// The flows of one closed interval, in arrival order: [`crate::merge`]
@@ -37,7 +38,7 @@ struct OpenInterval {
 #[derive(Debug)]
 pub struct ClosedInterval {
     pub(crate) interval: Interval,
-    pub(crate) flows: Vec<Entry>,
+    pub(crate) flows: Flows,
 }
 
 /// What a shard hands over when intervals close: [`crate::merge`] turns the
@@ -51,7 +52,7 @@ pub struct Closing {
     pub(crate) late: Vec<FlowRecord>,
     /// Memory of tables already written, back for reuse: a closing handed
     /// to the same shard again returns it.
-    pub(crate) spare: Vec<Vec<Entry>>,
+    pub(crate) spare: Vec<Flows>,
 }
 
 impl Closing {
@@ -112,12 +113,12 @@ pub struct Shard {
     hasher: FixedState,
     /// Open intervals, oldest first; usually one or two, so a scan beats a map.
     open: Vec<OpenInterval>,
-    /// Flows of the last interval closed: the size of the next table.
-    last_len: usize,
+    /// Flows of the last interval closed: the size of the next tables.
+    last: Sizes,
     /// Memory of closed tables, for the next ones.
-    spare_entries: Vec<Vec<Entry>>,
-    spare_slots: Vec<Vec<u32>>,
-    late: HashTable<(Interval, Entry)>,
+    spare_entries: Vec<Flows>,
+    spare_slots: Vec<Slots>,
+    late: HashTable<(Interval, WideEntry)>,
     /// Flows held in open intervals (late records not included).
     held: usize,
     /// At most this many flows held: beyond, the oldest go out as partial records.
@@ -137,7 +138,7 @@ impl Shard {
             scale: config.packet_sample,
             hasher: FixedState::with_seed(config.seed),
             open: Vec::new(),
-            last_len: 0,
+            last: Sizes::default(),
             spare_entries: Vec::new(),
             spare_slots: Vec::new(),
             late: HashTable::new(),
@@ -154,7 +155,7 @@ impl Shard {
     /// entries of group k + 1 are loaded while group k is counted, so one
     /// group's misses overlap the next one's and the counting.
     pub fn push_batch(&mut self, batch: &[Observation]) {
-        let big = self.open.last().filter(|o| o.flows.len() >= WARM_FROM);
+        let big = self.open.last().filter(|o| o.flows.is_big(WARM_FROM));
         let Some(newest) = big else {
             batch.iter().for_each(|obs| self.push(obs));
             return;
@@ -193,8 +194,7 @@ impl Shard {
             Some(at) => at,
             None => self.open_interval(Interval::containing(obs.ts, self.secs)),
         };
-        if let Some(entry) = self.open[at].flows.find_mut(obs) {
-            entry.add(obs, self.scale);
+        if self.open[at].flows.add(obs, self.scale) {
             return;
         }
         // A new flow: make room first if the budget is spent. The interval
@@ -208,11 +208,9 @@ impl Shard {
         } else {
             at
         };
-        let mut entry = Entry::new(obs.key, obs.ts);
-        entry.add(obs, self.scale);
         self.open[at]
             .flows
-            .insert_new(entry, obs.hash, &self.hasher);
+            .insert_new(obs, self.scale, &self.hasher);
         self.held += 1;
     }
 
@@ -231,7 +229,7 @@ impl Shard {
             return;
         };
         let count = (oldest.flows.len() / 8).max(1);
-        let mut lasts: Vec<u64> = oldest.flows.iter().map(|e| e.last.0).collect();
+        let mut lasts: Vec<u64> = oldest.flows.lasts().collect();
         let (_, threshold, _) = lasts.select_nth_unstable(count - 1);
         let threshold = *threshold;
         let interval = oldest.interval;
@@ -240,15 +238,17 @@ impl Shard {
         let mut left = count;
         let partial = &mut self.partial;
         oldest.flows.evict(
-            |e| {
-                let gone = left > 0 && e.last.0 <= threshold;
+            |counts| {
+                let gone = left > 0 && counts.last.0 <= threshold;
                 left -= usize::from(gone);
                 gone
             },
-            |e| {
+            interval,
+            &points,
+            |record| {
                 partial.push(FlowRecord {
                     partial: true,
-                    ..e.record(interval, &points)
+                    ..record
                 });
             },
             &self.hasher,
@@ -314,11 +314,11 @@ impl Shard {
 
     /// Opens an interval in its place by start time; returns its index.
     fn open_interval(&mut self, interval: Interval) -> usize {
-        let size = self.last_len.min(self.max_flows);
-        let flows = match (self.spare_entries.pop(), self.spare_slots.pop()) {
-            (Some(entries), Some(slots)) => FlowTable::reuse(entries, slots, size),
-            _ => FlowTable::with_capacity(size),
+        let memory = match (self.spare_entries.pop(), self.spare_slots.pop()) {
+            (Some(entries), Some(slots)) => Some((entries, slots)),
+            _ => None,
         };
+        let flows = FlowTables::new(memory, self.last.at_most(self.max_flows));
         let at = self
             .open
             .partition_point(|o| o.interval.start < interval.start);
@@ -346,9 +346,10 @@ impl Shard {
                 |(i, e)| *i == interval && e.key == obs.key,
                 |(i, e)| hasher.hash_one((e.key.hash(hasher), i.start)),
             )
-            .or_insert_with(|| (interval, Entry::new(obs.key, obs.ts)))
+            .or_insert_with(|| (interval, WideEntry::of(obs.key, obs.ts)))
             .get_mut()
             .1
+            .counts
             .add(obs, self.scale);
     }
 
@@ -356,12 +357,12 @@ impl Shard {
         let OpenInterval {
             interval, flows, ..
         } = self.open.remove(0);
+        self.last = flows.sizes();
         let (flows, slots) = flows.into_parts();
         if self.spare_slots.len() < 2 {
             self.spare_slots.push(slots);
         }
         self.held -= flows.len();
-        self.last_len = flows.len();
         self.stats.records += flows.len() as u64;
         self.stats.intervals_closed += 1;
         if !flows.is_empty() {
@@ -390,11 +391,17 @@ mod tests {
     use crate::key::{KeyShape, PortKind};
     use crate::{FlowKey, ObsId, ObservationPoint};
 
-    /// A table holding the one point the tests use, id 0.
+    /// A table holding the points the tests use: id 0 the default point,
+    /// then interfaces 7, 2 and 5 (ids 1, 2, 3: not the points' order).
     fn points() -> ObservationPoints {
         let points = ObservationPoints::default();
         let mut interner = crate::observation::Interner::new(points.clone());
-        interner.intern(ObservationPoint::default());
+        for interface in [0, 7, 2, 5] {
+            interner.intern(ObservationPoint {
+                interface,
+                ..ObservationPoint::default()
+            });
+        }
         points
     }
 
@@ -547,7 +554,72 @@ mod tests {
         })
     }
 
+    /// Keys of both kinds of entry: IPv4 (mapped), IPv6, and an IPv4
+    /// shape whose addresses are not mapped; at four points.
+    fn mixed(n: u16) -> FlowKey {
+        let mut src = [0; 16];
+        src[15] = (n % 5) as u8;
+        let mut dst = [2; 16];
+        match n % 3 {
+            0 => {
+                src[10..12].copy_from_slice(&[0xff; 2]);
+                dst[..12].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+            }
+            1 => src[0] = 0x20,
+            _ => {}
+        }
+        FlowKey {
+            obs: ObsId(n % 4),
+            shape: KeyShape::new(n % 3 == 1, PortKind::Ports),
+            src,
+            dst,
+            proto: 17,
+            src_port: n % 7,
+            dst_port: 53,
+        }
+    }
+
     proptest! {
+        /// Against a model (a sorted map of interval, point and key): with
+        /// time never going back, the records are exactly the model's, in
+        /// its order, whatever the kinds of entry and the shard count.
+        #[test]
+        fn mixed_kinds_and_points_come_out_in_the_specs_order(
+            steps in prop::collection::vec((0u16..200, 0u64..300, 40u32..1500), 1..400),
+            shards in 1usize..4,
+        ) {
+            let hasher = FixedState::with_seed(0);
+            let table = points().snapshot();
+            let mut t = 100 * S;
+            let mut model = std::collections::BTreeMap::new();
+            let stream: Vec<_> = steps
+                .into_iter()
+                .map(|(n, dt_ms, len)| {
+                    t += dt_ms * 1_000_000;
+                    let key = mixed(n);
+                    let interval = Interval::containing(Timestamp(t), 5);
+                    let point = table[usize::from(key.obs.0)];
+                    let e = model.entry((interval, point, key)).or_insert((0u64, 0u64));
+                    *e = (e.0 + 1, e.1 + u64::from(len));
+                    Observation {
+                        key,
+                        hash: key.hash(&hasher),
+                        ts: Timestamp(t),
+                        ip_len: len,
+                        payload_len: 0,
+                        tcp_flags: 0,
+                        late: false,
+                    }
+                })
+                .collect();
+            let records = run_sharded(&AggConfig::default(), &[&stream], shards);
+            let got: Vec<_> = records
+                .iter()
+                .map(|r| ((r.interval, r.observation, r.key), (r.packets, r.bytes)))
+                .collect();
+            prop_assert_eq!(got, model.into_iter().collect::<Vec<_>>());
+        }
+
         #[test]
         fn any_shard_count_gives_the_same_records(
             packets in stream(),
