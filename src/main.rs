@@ -3,7 +3,8 @@
 //! Parses the command line, builds the pipeline, and turns its end into the
 //! exit status of cli.md: 0 every input read to its end, 1 the run could not
 //! start or its output failed, 2 an input was damaged (its records up to the
-//! damage were written).
+//! damage were written); and 130 a replay stopped by SIGINT or SIGTERM (the
+//! records of the packets read were written), as a shell reports Ctrl-C.
 
 mod cli;
 mod inputs;
@@ -39,6 +40,9 @@ use crate::{
     metrics::{Counters, MetricsServer},
     pipeline::{LiveSource, Options, Source},
 };
+
+/// Exit status of a replay stopped by a signal (cli.md has none; 128 + SIGINT).
+const INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -134,8 +138,16 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         bar: progress,
         counters: Arc::new(Counters::new(pipeline::shards_for(threads))),
     };
-    let outcome = pipeline::run(Source::Files(inputs), &config, &decode, sink, options)?;
-    report(run, &outcome)
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = watch_signals(
+        Arc::clone(&stop),
+        run.quiet,
+        "stopping the replay, writing the records of the packets read",
+    )?;
+    let source = Source::Files { inputs, stop };
+    let outcome = pipeline::run(source, &config, &decode, sink, options);
+    signals.close();
+    report(run, &outcome?)
 }
 
 /// `live`: everything that can fail is checked (interface, permission,
@@ -167,7 +179,11 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
         .map(|addr| MetricsServer::start(addr, Arc::clone(&counters)))
         .transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let signals = watch_signals(Arc::clone(&stop), run.quiet)?;
+    let signals = watch_signals(
+        Arc::clone(&stop),
+        run.quiet,
+        "stopping capture, writing every open interval",
+    )?;
     if !run.quiet {
         eprintln!(
             "mirrorflow: capturing on '{}' (index {}, link type {}, snaplen {}, {} timestamps{}{}); stop with Ctrl-C or SIGTERM",
@@ -211,11 +227,16 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
     report(run, &outcome?)
 }
 
-/// SIGINT and SIGTERM stop a live capture: the first sets `stop`, and the
-/// run then writes every open interval and finishes its files; later ones
-/// are ignored with a message (even under `-q`: the user asked for
-/// something and is told why it is not happening at once).
-fn watch_signals(stop: Arc<AtomicBool>, quiet: bool) -> Result<signal_hook::iterator::Handle> {
+/// SIGINT and SIGTERM stop a live capture or a replay: the first sets
+/// `stop` (saying `what` happens now), and the run then writes every open
+/// interval and finishes its files; later ones are ignored with a message
+/// (even under `-q`: the user asked for something and is told why it is not
+/// happening at once).
+fn watch_signals(
+    stop: Arc<AtomicBool>,
+    quiet: bool,
+    what: &'static str,
+) -> Result<signal_hook::iterator::Handle> {
     let mut signals =
         Signals::new([SIGINT, SIGTERM]).context("cannot install the SIGINT/SIGTERM handlers")?;
     let handle = signals.handle();
@@ -229,9 +250,7 @@ fn watch_signals(stop: Arc<AtomicBool>, quiet: bool) -> Result<signal_hook::iter
                         "mirrorflow: {name} ignored: still writing the open intervals and finishing the files (SIGKILL would lose them)"
                     );
                 } else if !quiet {
-                    eprintln!(
-                        "mirrorflow: {name}: stopping capture, writing every open interval"
-                    );
+                    eprintln!("mirrorflow: {name}: {what}");
                 }
             }
         })
@@ -252,7 +271,13 @@ fn report(run: &RunArgs, outcome: &pipeline::Outcome) -> Result<ExitCode> {
     for damage in &outcome.damaged {
         eprintln!("mirrorflow: error: {damage} (records up to there were written)");
     }
-    Ok(if outcome.damaged.is_empty() {
+    Ok(if outcome.interrupted {
+        eprintln!(
+            "mirrorflow: interrupted: the records of the {} packets read were written; the rest of the input was not read",
+            outcome.stats.packets_read
+        );
+        ExitCode::from(INTERRUPTED)
+    } else if outcome.damaged.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

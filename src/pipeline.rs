@@ -75,8 +75,12 @@ const LIVE_CHECK_EVERY: u64 = 1024;
 
 /// Where the packets come from.
 pub enum Source {
-    /// Capture files, merged in time order.
-    Files(Vec<Input>),
+    /// Capture files, merged in time order, read to their ends or until
+    /// `stop` (SIGINT/SIGTERM) is set.
+    Files {
+        inputs: Vec<Input>,
+        stop: Arc<AtomicBool>,
+    },
     /// A live interface, read until a stop.
     Live(LiveSource),
 }
@@ -111,6 +115,9 @@ pub struct Outcome {
     /// Inputs found damaged (truncated or corrupt): each was read up to the
     /// damage and its records written (exit status 2).
     pub damaged: Vec<capture::Error>,
+    /// A replay stopped by SIGINT/SIGTERM: the records of every packet read
+    /// were written, but not every packet was read.
+    pub interrupted: bool,
 }
 
 /// Shard threads for `threads` worker threads: one runs everything; more
@@ -153,6 +160,8 @@ struct ReaderReport {
     /// The live capture's counts at its end.
     live: Option<LiveStats>,
     intervals_closed: u64,
+    /// A replay stopped by a signal before the end of its inputs.
+    interrupted: bool,
 }
 
 /// What aggregating a source gives: the reader's report, the shards'
@@ -223,6 +232,7 @@ pub fn run(
     Ok(Outcome {
         stats,
         damaged: report.damaged,
+        interrupted: report.interrupted,
     })
 }
 
@@ -352,7 +362,7 @@ fn aggregate_threads(
 /// Reads the whole source through `reader`.
 fn read<D: Stage>(reader: &mut Reader<D>, source: Source, quiet: bool) {
     match source {
-        Source::Files(inputs) => reader.read_all(&inputs, quiet),
+        Source::Files { inputs, stop } => reader.read_all(&inputs, &stop, quiet),
         Source::Live(mut live) => reader.read_live(&mut live),
     }
 }
@@ -656,6 +666,7 @@ impl<D: Stage> Reader<D> {
                 failure: None,
                 live: None,
                 intervals_closed: 0,
+                interrupted: false,
             },
         }
     }
@@ -687,10 +698,16 @@ impl<D: Stage> Reader<D> {
 
     /// Reads the inputs merged in time order ([`Merge`]). A damaged input
     /// is reported and the others read on; an unreadable one stops the run.
-    fn read_all(&mut self, inputs: &[Input], quiet: bool) {
+    /// `stop` is looked at every [`PROGRESS_EVERY`] packets: then reading
+    /// ends, and what was read is written as at the end of the inputs.
+    fn read_all(&mut self, inputs: &[Input], stop: &AtomicBool, quiet: bool) {
         let mut warned = HashSet::new();
         let mut merge = Merge::new(inputs);
         while !self.stopped() {
+            if stop.load(Ordering::Relaxed) {
+                self.report.interrupted = true;
+                break;
+            }
             let read = merge.read(PROGRESS_EVERY, |input, packet| {
                 if let Some(e) = self.packet(packet) {
                     if e.kind == ErrorKind::UnsupportedLink
