@@ -11,7 +11,7 @@
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     sync::{
         mpsc::{self, Receiver},
@@ -216,6 +216,43 @@ fn live(ns: &Netns, args: &[&str]) -> Running {
     running
 }
 
+/// A fresh namespace with a veth pair, and `mirrorflow live -i veth1 FLAGS
+/// -o DIR/flows.json --stats DIR/stats.json` capturing on veth1; `None`
+/// when not root (the test is skipped).
+struct VethRun {
+    ns: Netns,
+    dir: PathBuf,
+    out: PathBuf,
+    stats: PathBuf,
+    capture: Running,
+}
+
+fn veth_run(name: &str, flags: &[&str]) -> Option<VethRun> {
+    if !root() {
+        return None;
+    }
+    let dir = scratch(&format!("live-{name}"));
+    let ns = Netns::new(name);
+    ns.veth_pair();
+    let (out, stats) = (dir.join("flows.json"), dir.join("stats.json"));
+    let mut args = vec!["-i", "veth1"];
+    args.extend_from_slice(flags);
+    args.extend([
+        "-o",
+        out.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+    ]);
+    let capture = live(&ns, &args);
+    Some(VethRun {
+        ns,
+        dir,
+        out,
+        stats,
+        capture,
+    })
+}
+
 /// Sends one Ethernet frame on an interface, `count` times (0: until
 /// SIGTERM), printing the running count every `every` frames and sleeping
 /// `pause` seconds there (pacing), and `sent N` at the end.
@@ -307,12 +344,17 @@ fn udp_frame(sport: u16, payload: usize) -> Vec<u8> {
 
 #[test]
 fn issue_7_fixtures_sent_on_a_veth_give_replays_totals() {
-    if !root() {
+    // Binding order: `capture` is dropped (killed) before `ns` goes.
+    let Some(VethRun {
+        ns,
+        dir,
+        out,
+        stats: stats_path,
+        mut capture,
+    }) = veth_run("replay", &["--duration", "3"])
+    else {
         return;
-    }
-    let dir = scratch("live-replay");
-    let ns = Netns::new("replay");
-    ns.veth_pair();
+    };
     // Tunnels (VXLAN, also behind an outer VLAN; Geneve; GRE; ERSPAN I),
     // stacked VLANs and MPLS, fragments, a 3103-frame realistic pcapng.
     let captures: Vec<String> = [
@@ -331,20 +373,6 @@ fn issue_7_fixtures_sent_on_a_veth_give_replays_totals() {
     .iter()
     .map(|name| fixture(name).to_str().unwrap().to_owned())
     .collect();
-    let (out, stats_path) = (dir.join("live.json"), dir.join("live-stats.json"));
-    let mut capture = live(
-        &ns,
-        &[
-            "-i",
-            "veth1",
-            "--duration",
-            "3",
-            "-o",
-            out.to_str().unwrap(),
-            "--stats",
-            stats_path.to_str().unwrap(),
-        ],
-    );
     let mut tcpreplay = ns.command("tcpreplay");
     tcpreplay.args(["-q", "-t", "-i", "veth0"]).args(&captures);
     let sent = tcpreplay
@@ -540,26 +568,17 @@ fn issue_7_tc_mirred_mirror_of_a_udp_exchange() {
 
 #[test]
 fn issue_7_sigterm_mid_stream_counts_every_packet_sent_before_it() {
-    if !root() {
+    // Binding order: `capture` is dropped (killed) before `ns` goes.
+    let Some(VethRun {
+        ns,
+        dir,
+        out,
+        stats: stats_path,
+        mut capture,
+    }) = veth_run("term", &["--interval", "1"])
+    else {
         return;
-    }
-    let dir = scratch("live-sigterm");
-    let ns = Netns::new("term");
-    ns.veth_pair();
-    let (out, stats_path) = (dir.join("flows.json"), dir.join("stats.json"));
-    let mut capture = live(
-        &ns,
-        &[
-            "-i",
-            "veth1",
-            "--interval",
-            "1",
-            "-o",
-            out.to_str().unwrap(),
-            "--stats",
-            stats_path.to_str().unwrap(),
-        ],
-    );
+    };
     // A steady stream (about 20k packets/s at most) that goes on through
     // the stop.
     let mut stream = sender(&ns, "veth0", &udp_frame(5001, 64), 0, 20, 0.001);
@@ -721,26 +740,17 @@ fn scrape_until(ns: &Netns, want: f64) -> BTreeMap<String, f64> {
 
 #[test]
 fn issue_7_metrics_rise_during_the_run_and_agree_with_the_statistics() {
-    if !root() {
+    // Binding order: `capture` is dropped (killed) before `ns` goes.
+    let Some(VethRun {
+        ns,
+        out,
+        stats: stats_path,
+        mut capture,
+        ..
+    }) = veth_run("metrics", &["--metrics", "127.0.0.1:9750"])
+    else {
         return;
-    }
-    let dir = scratch("live-metrics");
-    let ns = Netns::new("metrics");
-    ns.veth_pair();
-    let (out, stats_path) = (dir.join("flows.json"), dir.join("stats.json"));
-    let mut capture = live(
-        &ns,
-        &[
-            "-i",
-            "veth1",
-            "--metrics",
-            "127.0.0.1:9750",
-            "-o",
-            out.to_str().unwrap(),
-            "--stats",
-            stats_path.to_str().unwrap(),
-        ],
-    );
+    };
     let (head, body) = scrape(&ns, "/metrics");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
