@@ -104,8 +104,9 @@ pub struct RunArgs {
     /// Drop duplicate copies of a packet seen within WINDOW (e.g. 2ms, 500us).
     #[arg(long, value_name = "WINDOW", value_parser = parse_window)]
     pub dedup: Option<std::time::Duration>,
-    /// Flows held at once (all shards together); beyond, the oldest flows are
-    /// written early as partial records [default: 4194304; ~330 bytes a flow at peak].
+    /// Flows held at once (all shards together, late records included); beyond,
+    /// the oldest flows are written early as partial records [default: 4194304;
+    /// ~100 bytes a flow at peak].
     #[arg(long = "max-flows", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: Option<u64>,
     /// Parquet: compression codec of the files [default: zstd].

@@ -352,6 +352,28 @@ impl Shard {
             .1
             .counts
             .add(obs, self.scale);
+        // Late records count against the flow budget too: beyond it (and
+        // at least an eighth of it late, so that this stays rare), they are
+        // written at once as partial records, as evicted flows are.
+        let late = self.late.len();
+        if self.held + late > self.max_flows && late >= (self.max_flows / 8).max(1) {
+            self.write_late_early();
+        }
+    }
+
+    /// Moves every late record to the partial records written at once.
+    #[cold]
+    fn write_late_early(&mut self) {
+        let points = self.points.snapshot();
+        let before = self.partial.len();
+        self.partial
+            .extend(self.late.drain().map(|(interval, e)| FlowRecord {
+                partial: true,
+                ..e.record(interval, &points)
+            }));
+        let written = (self.partial.len() - before) as u64;
+        self.stats.partial_records += written;
+        self.stats.records += written;
     }
 
     fn close_oldest(&mut self, out: &mut Closing) {
@@ -525,6 +547,31 @@ mod tests {
         let mut first: Vec<_> = partial[..2].iter().map(|r| r.key.src_port).collect();
         first.sort_unstable();
         assert_eq!(first, vec![0, 1]);
+        assert_eq!(shard.stats().partial_records, partial.len() as u64);
+    }
+
+    #[test]
+    fn late_records_beyond_the_flow_budget_go_out_as_partial_records() {
+        let config = AggConfig {
+            max_flows: 16,
+            ..AggConfig::default()
+        };
+        let mut shard = Shard::new(&config, points());
+        let mut partial = Vec::new();
+        // 1000 late packets of distinct flows: without the budget, a late
+        // table of 1000 entries until the next closing.
+        for port in 0..1000u16 {
+            let mut o = obs(port, S + u64::from(port), 100);
+            o.late = true;
+            shard.push(&o);
+            assert!(shard.late.len() <= 17, "the budget holds");
+            partial.extend(shard.take_partial().unwrap_or_default());
+        }
+        let rest = shard.finish_records();
+        assert!(partial.len() >= 1000 - 17 && partial.iter().all(|r| r.partial));
+        let packets: u64 = partial.iter().chain(&rest).map(|r| r.packets).sum();
+        assert_eq!(packets, 1000, "every packet in some record");
+        assert_eq!(shard.stats().late_packets, 1000);
         assert_eq!(shard.stats().partial_records, partial.len() as u64);
     }
 
