@@ -197,20 +197,24 @@ impl<'a> Merge<'a> {
                 .unwrap_or((Timestamp(u64::MAX), usize::MAX));
             let open = &mut self.open[at];
             loop {
-                if let Some(packet) = open.reader.packet() {
-                    if !each(open.input, &packet) {
-                        return Ok(true);
-                    }
-                }
+                let go_on = open
+                    .reader
+                    .packet()
+                    .is_none_or(|packet| each(open.input, &packet));
                 left = left.saturating_sub(1);
+                // The packet handed out is behind every capture, even when
+                // `each` says stop.
                 match open.reader.step() {
                     Ok(Some(ts)) => open.ts = ts,
                     end => {
                         self.close(at, end.map(drop))?;
-                        break;
+                        if go_on {
+                            break;
+                        }
+                        return Ok(true);
                     }
                 }
-                if left == 0 {
+                if left == 0 || !go_on {
                     return Ok(true);
                 }
                 if open.place() > until {
