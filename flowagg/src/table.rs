@@ -220,32 +220,19 @@ impl FlowTables {
         mut out: impl FnMut(FlowRecord),
         hasher: &FixedState,
     ) {
-        let mut take = |e: &dyn EntryRecord| {
-            let gone = evict(e.counts_of());
+        // One decision for both kinds; the record is built only for a flow
+        // that goes.
+        let mut keep = |counts: &Counts, record: &dyn Fn() -> FlowRecord| {
+            let gone = evict(counts);
             if gone {
-                out(e.record_of(interval, points));
+                out(record());
             }
             !gone
         };
-        self.v4.retain(|e| take(e), hasher);
-        self.wide.retain(|e| take(e), hasher);
-    }
-}
-
-/// [`Entry`] as a trait object, for [`FlowTables::evict`]'s one closure
-/// over both kinds.
-trait EntryRecord {
-    fn counts_of(&self) -> &Counts;
-    fn record_of(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord;
-}
-
-impl<E: Entry> EntryRecord for E {
-    fn counts_of(&self) -> &Counts {
-        self.counts()
-    }
-
-    fn record_of(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord {
-        self.record(interval, points)
+        self.v4
+            .retain(|e| keep(e.counts(), &|| e.record(interval, points)), hasher);
+        self.wide
+            .retain(|e| keep(e.counts(), &|| e.record(interval, points)), hasher);
     }
 }
 
@@ -324,21 +311,8 @@ impl<E: Entry> FlowTable<E> {
     /// tag: the one a lookup will compare first, nearly always its own.
     #[inline]
     fn tagged(&self, hash: u64) -> Option<&E> {
-        let mask = self.slots.len() - 1;
-        let bits = self.bits();
-        let index_mask = (1u32 << bits) - 1;
-        let want = tag(hash, bits);
-        let mut at = hash as usize & mask;
-        loop {
-            let slot = self.slots[at];
-            if slot == 0 {
-                return None;
-            }
-            if slot & !index_mask == want {
-                return self.entries.get((slot & index_mask) as usize - 1);
-            }
-            at = (at + 1) & mask;
-        }
+        let index = self.walk(hash, |_| true).ok()?;
+        self.entries.get(index)
     }
 
     /// The flows, in arrival order, and the index's memory.
@@ -359,6 +333,15 @@ impl<E: Entry> FlowTable<E> {
     /// it goes.
     #[inline]
     fn probe(&self, key: &E::Stored, hash: u64) -> Result<usize, usize> {
+        self.walk(hash, |index| self.entries[index].stored() == key)
+    }
+
+    /// Walks `hash`'s probe sequence: `Ok` of the first entry whose slot
+    /// carries the hash's tag and that `wanted` takes, or `Err` of the
+    /// empty slot that ends the sequence. The tag spares most entries a
+    /// look.
+    #[inline]
+    fn walk(&self, hash: u64, mut wanted: impl FnMut(usize) -> bool) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let bits = self.bits();
         let index_mask = (1u32 << bits) - 1;
@@ -371,7 +354,7 @@ impl<E: Entry> FlowTable<E> {
             }
             if slot & !index_mask == want {
                 let index = (slot & index_mask) as usize - 1;
-                if self.entries[index].stored() == key {
+                if wanted(index) {
                     return Ok(index);
                 }
             }
