@@ -143,6 +143,19 @@ fn bench_flowagg(c: &mut Criterion) {
             }
         })
     });
+    // Closing: the 1M flows of one interval sorted into the spec's order
+    // and built into records, what the writer does at every interval's end.
+    group.bench_function("close_miss", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
+                shard.push_batch(&updates);
+                shard
+            },
+            |shard| shard.finish_records(),
+            BatchSize::LargeInput,
+        )
+    });
     group.finish();
 }
 
