@@ -101,6 +101,11 @@ fn observations(flows: u32, per_flow: u32) -> Vec<Observation> {
     out
 }
 
+/// A shard with the default configuration and the bench's points, no flows.
+fn empty_shard() -> Shard {
+    Shard::new(&AggConfig::default(), POINTS.with(Clone::clone))
+}
+
 fn bench_flowagg(c: &mut Criterion) {
     let mut group = c.benchmark_group("flowagg");
     // A hit: one flow, its entry stays in L1.
@@ -108,7 +113,7 @@ fn bench_flowagg(c: &mut Criterion) {
     group.throughput(Throughput::Elements(hits.len() as u64));
     group.bench_function("insert_hit", |b| {
         b.iter_batched_ref(
-            || Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+            empty_shard,
             |shard| shard.push_batch(&hits),
             BatchSize::LargeInput,
         )
@@ -119,7 +124,7 @@ fn bench_flowagg(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("insert_miss", |b| {
         b.iter_batched_ref(
-            || Shard::new(&AggConfig::default(), POINTS.with(Clone::clone)),
+            empty_shard,
             |shard| shard.push_batch(&misses),
             BatchSize::LargeInput,
         )
@@ -134,7 +139,7 @@ fn bench_flowagg(c: &mut Criterion) {
         random ^= random << 17;
         updates.swap(i, (random % (i as u64 + 1)) as usize);
     }
-    let mut held = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
+    let mut held = empty_shard();
     held.push_batch(&misses);
     group.bench_function("update_miss", |b| {
         b.iter(|| {
@@ -148,7 +153,7 @@ fn bench_flowagg(c: &mut Criterion) {
     group.bench_function("close_miss", |b| {
         b.iter_batched_ref(
             || {
-                let mut shard = Shard::new(&AggConfig::default(), POINTS.with(Clone::clone));
+                let mut shard = empty_shard();
                 shard.push_batch(&updates);
                 shard
             },
