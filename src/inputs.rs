@@ -226,7 +226,7 @@ impl<'a> Merge<'a> {
 
     /// Bytes read so far, over every input: a progress measure.
     pub fn consumed(&self) -> u64 {
-        let open: u64 = self.open.iter().map(|o| o.reader.bytes_consumed()).sum();
+        let open: u64 = self.open.iter().map(|o| o.reader.source_bytes_read()).sum();
         self.consumed_closed + open
     }
 
@@ -247,7 +247,7 @@ impl<'a> Merge<'a> {
                     ts,
                 }),
                 end => {
-                    self.consumed_closed += reader.bytes_consumed();
+                    self.consumed_closed += reader.source_bytes_read();
                     end?;
                 }
             }
@@ -269,7 +269,7 @@ impl<'a> Merge<'a> {
     #[cold]
     fn close(&mut self, at: usize, end: Result<(), capture::Error>) -> Result<(), capture::Error> {
         let closed = self.open.swap_remove(at);
-        self.consumed_closed += closed.reader.bytes_consumed();
+        self.consumed_closed += closed.reader.source_bytes_read();
         end
     }
 }

@@ -2,6 +2,7 @@
 //! with expectations computed independently (tshark or by hand).
 
 mod common;
+mod compressed;
 mod encap;
 mod errors;
 mod export;

@@ -2,7 +2,7 @@
 
 use std::{io, path::PathBuf};
 
-use crate::LinkType;
+use crate::{source::Compression, LinkType};
 
 /// A failure to open or read a capture source.
 #[derive(Debug, thiserror::Error)]
@@ -17,12 +17,17 @@ pub enum Error {
         source: io::Error,
     },
     /// The first bytes are neither a pcap nor a pcapng header.
-    #[error("'{path}' is not a pcap or pcapng capture (first bytes {magic:02x?})")]
+    #[error(
+        "'{path}' is not a pcap or pcapng capture (first bytes {magic:02x?}{})",
+        compression.map(|c| format!(" after {c} decompression")).unwrap_or_default()
+    )]
     NotACapture {
         /// The source's name.
         path: PathBuf,
-        /// The bytes found where the magic number should be.
+        /// The bytes found where the magic number should be (decompressed).
         magic: Vec<u8>,
+        /// The compression the source was read through, if any.
+        compression: Option<Compression>,
     },
     /// A classic pcap whose link type mirrorflow does not decode.
     #[error("unsupported link type {link} in '{path}'")]
@@ -51,6 +56,18 @@ pub enum Error {
         offset: u64,
         /// What is wrong.
         what: String,
+    },
+    /// A compressed capture whose compressed stream is damaged or cut short.
+    #[error("'{path}' is damaged at byte offset {offset} of the decompressed capture: {format} stream: {message}")]
+    Decompress {
+        /// The source's name.
+        path: PathBuf,
+        /// The compression format.
+        format: Compression,
+        /// Bytes of the capture decompressed before the damage.
+        offset: u64,
+        /// The decoder's message.
+        message: String,
     },
     /// `live -i NAME` names no interface of this host (or network namespace).
     #[error("no interface '{name}' here (interfaces: {}); `ip link` lists them", available.join(", "))]
@@ -97,9 +114,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Damage inside a capture that was otherwise readable: the run goes on
-    /// with what was read before it and ends with exit status 2 (cli.md).
+    /// Damage inside a capture (or its compressed stream) that was otherwise
+    /// readable: the run goes on with what was read before it and ends with
+    /// exit status 2 (cli.md).
     pub fn is_damage(&self) -> bool {
-        matches!(self, Error::Truncated { .. } | Error::Corrupt { .. })
+        matches!(
+            self,
+            Error::Truncated { .. } | Error::Corrupt { .. } | Error::Decompress { .. }
+        )
     }
 }

@@ -35,13 +35,17 @@
 use std::{
     fmt,
     fs::File,
-    io::Read,
+    io::{self, Read},
     mem,
     ops::Range,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
-use super::chunks::{Chunk, Chunks};
+use super::{
+    chunks::{Chunk, Chunks},
+    compressed::{self, Compression, Damaged, SourceState},
+};
 use crate::{Error, LinkType, RawPacket, Timestamp};
 
 /// Bytes per `read()` of the read-ahead thread. Measured on a 1.5 GB pcap of
@@ -305,6 +309,10 @@ pub struct CaptureReader {
     chunks: Chunks,
     name: PathBuf,
     format: Format,
+    /// The compression of the source, if it was compressed.
+    compression: Option<Compression>,
+    /// A compressed source's reading, for progress.
+    source: Option<Arc<SourceState>>,
     /// The current chunk (or a buffer grown for a large record);
     /// `buf[start..end]` holds unconsumed file bytes.
     buf: Vec<u8>,
@@ -356,8 +364,10 @@ impl CaptureReader {
     }
 
     /// Reads a capture from any byte stream (e.g. standard input), naming it
-    /// `name` in errors. Reads the file header (pcapng: the first Section
-    /// Header Block) before returning. The stream is read on a thread of its
+    /// `name` in errors. A stream compressed with gzip, zstd, xz, bzip2 or
+    /// LZ4 (recognised by its magic bytes) is decompressed as it is read.
+    /// Reads the file header (pcapng: the first Section Header Block) before
+    /// returning. The stream is read and decompressed on a thread of its
     /// own, which stops when the reader is dropped.
     pub fn from_reader(reader: Box<dyn Read + Send>, name: PathBuf) -> Result<Self, Error> {
         Self::with_chunk(reader, name, CHUNK, HEADROOM)
@@ -371,14 +381,18 @@ impl CaptureReader {
         chunk: usize,
         headroom: usize,
     ) -> Result<Self, Error> {
-        let chunks = Chunks::spawn(reader, chunk, headroom, DEPTH).map_err(|source| Error::Io {
+        let io_error = |source| Error::Io {
             path: name.clone(),
             source,
-        })?;
+        };
+        let opened = compressed::open(reader).map_err(io_error)?;
+        let chunks = Chunks::spawn(opened.reader, chunk, headroom, DEPTH).map_err(io_error)?;
         let mut r = CaptureReader {
             chunks,
             name,
             format: Format::Pcap,
+            compression: opened.compression,
+            source: opened.source,
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -470,11 +484,26 @@ impl CaptureReader {
         self.format
     }
 
-    /// File offset just past the last record or block consumed (the end of
-    /// the last packet returned, or of the header right after open): a
-    /// progress measure.
+    /// The compression the source was read through, if any.
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
+    /// Offset in the capture (decompressed, if it was compressed) just past
+    /// the last record or block consumed: the end of the last packet
+    /// returned, or of the header right after open.
     pub fn bytes_consumed(&self) -> u64 {
         self.offset()
+    }
+
+    /// Bytes of the source read so far, to set against its size for
+    /// progress: [`CaptureReader::bytes_consumed`], or for a compressed
+    /// source the compressed bytes its decoder has taken (a little ahead
+    /// of the parser).
+    pub fn source_bytes_read(&self) -> u64 {
+        self.source
+            .as_ref()
+            .map_or_else(|| self.offset(), |s| s.bytes_read())
     }
 
     /// The name given at open (the path, or e.g. `-` for standard input).
@@ -511,12 +540,7 @@ impl CaptureReader {
             match self.chunks.next() {
                 Ok(Some(chunk)) => self.take(chunk, need),
                 Ok(None) => self.eof = true,
-                Err(source) => {
-                    return Err(Error::Io {
-                        path: self.name.clone(),
-                        source,
-                    })
-                }
+                Err(source) => return Err(self.read_failed(source)),
             }
         }
         Ok(true)
@@ -579,6 +603,26 @@ impl CaptureReader {
         Error::NotACapture {
             path: self.name.clone(),
             magic: have[..have.len().min(4)].to_vec(),
+            compression: self.compression,
+        }
+    }
+
+    /// The read-ahead thread's error: a damaged compressed stream (at the
+    /// decompressed offset reached, every byte before it taken), or the
+    /// source's own failure.
+    #[cold]
+    fn read_failed(&self, source: io::Error) -> Error {
+        match source.get_ref().and_then(|e| e.downcast_ref::<Damaged>()) {
+            Some(damaged) => Error::Decompress {
+                path: self.name.clone(),
+                format: damaged.format,
+                offset: self.taken,
+                message: damaged.message.clone(),
+            },
+            None => Error::Io {
+                path: self.name.clone(),
+                source,
+            },
         }
     }
 

@@ -5,8 +5,10 @@
 //! allocated per packet.
 
 mod chunks;
+mod compressed;
 mod file;
 mod live;
 
+pub use compressed::{Compression, XZ_MEMORY_LIMIT};
 pub use file::{CaptureReader, Format};
 pub use live::{LiveCapture, LiveConfig, LiveStats, DEFAULT_SNAPLEN, DELIVERY_TIMEOUT};
