@@ -3,7 +3,7 @@
 #
 #   benches/whole_run.sh [--quick]
 #
-# Builds release, generates the synthetic traces if missing (into $TRACE_DIR,
+# Builds the release-lto profile, generates the synthetic traces if missing (into $TRACE_DIR,
 # default /tmp/mirrorflow-bench), warms the page cache, then runs every tool
 # $RUNS times (default 5) round-robin over the same file and reports the median
 # wall time, packets/s, bytes/s (file bytes / median seconds) and peak RSS.
@@ -44,9 +44,9 @@ done
 
 RESULTS_DIR="$ROOT/benches/results"
 WORK="$TRACE_DIR/work"
-MF="$ROOT/target/release/mirrorflow"
-GENTRACE="$ROOT/target/release/examples/gentrace"
-READPASS="$ROOT/target/release/examples/readpass"
+MF="$ROOT/target/release-lto/mirrorflow"
+GENTRACE="$ROOT/target/release-lto/examples/gentrace"
+READPASS="$ROOT/target/release-lto/examples/readpass"
 DATE=$(date -u +%Y-%m-%d)
 mkdir -p "$TRACE_DIR" "$WORK" "$RESULTS_DIR"
 
@@ -57,8 +57,8 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 median() { sort -g | awk '{v[NR]=$1} END{if(NR==0){print "";exit} if(NR%2){print v[(NR+1)/2]}else{printf "%.6f\n",(v[NR/2]+v[NR/2+1])/2}}'; }
 
 # ---- build -------------------------------------------------------------------
-log "== building (cargo build --release --locked --bins --examples)"
-(cd "$ROOT" && cargo build --release --locked --bins --examples >&2)
+log "== building (cargo build --profile release-lto --locked --bins --examples)"
+(cd "$ROOT" && cargo build --profile release-lto --locked --bins --examples >&2)
 
 # ---- traces ------------------------------------------------------------------
 # name|packets|flows|ip_len|snaplen|description
