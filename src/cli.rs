@@ -1,4 +1,4 @@
-//! The command line (cli.md): clap definitions only.
+//! The command line (docs/cli.md): clap definitions only.
 
 use std::path::PathBuf;
 
@@ -61,7 +61,7 @@ pub struct LiveArgs {
     pub run: RunArgs,
 }
 
-/// Options shared by `replay` and `live` (cli.md).
+/// Options shared by `replay` and `live` (docs/cli.md).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// File to write (- for stdout); with -f parquet, the folder to write (required).
@@ -120,7 +120,7 @@ pub struct RunArgs {
     pub rotate_secs: Option<u64>,
 }
 
-/// `--compression` values (cli.md).
+/// `--compression` values (docs/cli.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompressionArg {
     /// zstd: the smallest files; every engine reads it.
@@ -140,7 +140,7 @@ impl RunArgs {
     }
 }
 
-/// `--decap` values (cli.md).
+/// `--decap` values (docs/cli.md, docs/decoding.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecapArg {
     /// Peel the mirror tunnels: VXLAN, Geneve, GRE, ERSPAN I/II/III.

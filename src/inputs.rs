@@ -55,7 +55,7 @@ impl Input {
 }
 
 /// Expands folders into the captures they hold and orders every capture by
-/// its first packet's time, for [`Merge`] (cli.md: "in time order"). Checks
+/// its first packet's time, for [`Merge`] (docs/cli.md, "`replay`"). Checks
 /// that every input opens, so a bad input stops the run before any record is
 /// written.
 pub fn resolve(args: &[PathBuf]) -> Result<Vec<Input>> {

@@ -1,7 +1,7 @@
 //! `mirrorflow`: flow logs from packet mirrors and capture files.
 //!
 //! Parses the command line, builds the pipeline, and turns its end into the
-//! exit status of cli.md: 0 every input read to its end, 1 the run could not
+//! exit status of docs/cli.md: 0 every input read to its end, 1 the run could not
 //! start or its output failed, 2 an input was damaged (its records up to the
 //! damage were written); and 130 a replay stopped by SIGINT or SIGTERM (the
 //! records of the packets read were written), as a shell reports Ctrl-C.
@@ -41,7 +41,8 @@ use crate::{
     pipeline::{LiveSource, Options, Source},
 };
 
-/// Exit status of a replay stopped by a signal (cli.md has none; 128 + SIGINT).
+/// Exit status of a replay stopped by a signal: 128 + SIGINT, as a shell
+/// reports Ctrl-C (docs/cli.md, "Exit status").
 const INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
@@ -49,7 +50,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            // cli.md: a bad flag is status 1 (clap's own 2 means damaged input here).
+            // docs/cli.md, "Exit status": a bad flag is status 1 (clap's own 2
+            // means damaged input here).
             return if e.use_stderr() {
                 ExitCode::from(1)
             } else {

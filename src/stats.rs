@@ -1,4 +1,5 @@
-//! The end-of-run statistics (flow-record.md §5): a table on stderr, JSON with `--stats`.
+//! The end-of-run statistics (docs/record.md, "Run statistics"): a table on
+//! stderr, JSON with `--stats`.
 
 use std::{collections::BTreeMap, fmt, time::Duration};
 

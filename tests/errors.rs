@@ -1,5 +1,5 @@
 //! Bad input and bad output: a clear message naming the problem, and the
-//! exit statuses of cli.md (1 = could not run, 2 = input damaged after records).
+//! exit statuses of docs/cli.md (1 = could not run, 2 = input damaged after records).
 
 use crate::common::{by_key, fixture, mirrorflow, parse_records, pcap, scratch, udp4, RAW};
 

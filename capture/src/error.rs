@@ -116,7 +116,7 @@ pub enum Error {
 impl Error {
     /// Damage inside a capture (or its compressed stream) that was otherwise
     /// readable: the run goes on with what was read before it and ends with
-    /// exit status 2 (cli.md).
+    /// exit status 2 (docs/cli.md).
     pub fn is_damage(&self) -> bool {
         matches!(
             self,

@@ -5,7 +5,7 @@
 //! pcap. Packets are cut to `snaplen` as a capture with `-s` would, with the
 //! original length kept.
 //!
-//! Knobs mix in what mirrors deliver (encapsulations.md): 802.1Q tags,
+//! Knobs mix in what mirrors deliver (docs/decoding.md): 802.1Q tags,
 //! 802.1ad + 802.1Q (QinQ), MPLS label stacks, VXLAN, IPv4 datagrams sent as
 //! two fragments, and timestamps that go back a little. All are off by
 //! default, and an unused knob draws nothing from the random stream, so a

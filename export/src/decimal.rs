@@ -1,5 +1,5 @@
 //! Decimal digits, two at a time: the numbers and timestamps of the NDJSON
-//! records (flow-record.md §4).
+//! records (docs/record.md, "Fields").
 
 /// `00` to `99`: two digits per lookup, one division by 100 instead of two
 /// by 10.

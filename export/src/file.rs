@@ -1,4 +1,5 @@
-//! Outputs that never exist half-written under their final name (flow-record.md §5).
+//! Outputs that never exist half-written under their final name
+//! (docs/record.md, "Files and runs").
 
 use std::{
     fs::{self, File},

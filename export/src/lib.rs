@@ -1,7 +1,7 @@
 //! Flow records in, files analytics tools can read out.
 //!
 //! `export` writes [`flowagg::FlowRecord`]s with Google Cloud VPC Flow Logs
-//! field names (flow-record.md §4) as flow-log NDJSON, to stdout or to a file
+//! field names (docs/record.md, "Fields") as flow-log NDJSON, to stdout or to a file
 //! that appears under its final name only when complete, or as a folder of
 //! Hive-partitioned Parquet files, each of which appears only when complete
 //! (§5).
@@ -38,8 +38,8 @@ pub use parquet::{
 pub use sink::Sink;
 pub use time::Rfc3339;
 
-/// Facts of the run: what every record carries (flow-record.md §3) and what
-/// file metadata names (§5).
+/// Facts of the run: what every record carries (docs/record.md, "Sampling")
+/// and what file metadata names (docs/parquet.md, "What a file is").
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunInfo {
     /// `sampling.flow_rate`: R of `--flow-sample R`.

@@ -1,11 +1,11 @@
-//! Flow-log NDJSON: one record a line, nested as flow-record.md §4 names the
-//! fields, absent values omitted. The names come from [`crate::schema`].
+//! Flow-log NDJSON: one record a line, nested as the field names of
+//! docs/record.md ("Fields") say, absent values omitted. The names come from [`crate::schema`].
 //!
 //! The encoder writes bytes directly instead of going through serde: every
 //! value is a number, an address, a timestamp or a fixed word, none of which
 //! needs escaping, and this is the hottest code of a run with many flows.
 //! What keeps it fast, each part measured with `cargo bench --bench hot --
-//! export/ndjson` (figures in the README's design section): the fixed text
+//! export/ndjson` (figures in docs/design.md, "Measured choices"): the fixed text
 //! between two values is one copy of a known length, joined at compile time
 //! from the schema's names; IPv4 octets come from a table; the calendar is
 //! worked out once per hour of packet time and `interval_start` once per
@@ -481,7 +481,7 @@ mod tests {
             }
         }
 
-        /// The line flow-record.md §4 asks for, member by member in its
+        /// The line docs/record.md ("Fields") describes, member by member in its
         /// order, each value as serde_json writes it and each timestamp as
         /// the `time` crate formats it.
         fn line(&self, run: &RunInfo) -> String {

@@ -1,4 +1,5 @@
-//! Flow records as Hive-partitioned Parquet files (flow-record.md §4–5).
+//! Flow records as Hive-partitioned Parquet files (docs/record.md, "Fields"
+//! and "Files and runs"; docs/parquet.md).
 //!
 //! A run writes into one folder:
 //!
@@ -520,7 +521,7 @@ fn hour_of(record: &FlowRecord) -> u64 {
     record.interval.start.secs() / 3600
 }
 
-/// Capture time in Parquet's unit: microseconds, truncated (flow-record.md §4).
+/// Capture time in Parquet's unit: microseconds, truncated (docs/record.md, "Fields").
 fn micros(ts: Timestamp) -> i64 {
     (ts.nanos() / 1_000) as i64
 }

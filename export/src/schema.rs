@@ -1,9 +1,9 @@
-//! The fields of a flow record (flow-record.md §4): one table, with each
+//! The fields of a flow record (docs/record.md, "Fields"): one table, with each
 //! field's JSON name, Arrow type and nullability.
 //!
 //! Both writers read their names from here ([`crate::NdjsonWriter`] and
-//! [`crate::ParquetWriter`]), and the README's schema table is checked
-//! against it by a test, so no field name is spelled twice.
+//! [`crate::ParquetWriter`]), and the field table of docs/record.md is
+//! checked against it by a test, so no field name is spelled twice.
 //!
 //! Not yet here, because nothing produces them: `rtt_msec`, `reporter` and the
 //! annotation structs (`src_instance`, …). They are added to this table when
@@ -42,7 +42,7 @@ pub struct Field {
     pub kind: Kind,
     /// Whether it may be null (absent from the JSON object).
     pub nullable: bool,
-    /// What it says, in a few words (the README's schema table).
+    /// What it says, in a few words (the field table of docs/record.md).
     pub doc: &'static str,
 }
 
@@ -265,7 +265,8 @@ mod tests {
 
     #[test]
     fn arrow_types_are_those_of_the_spec() {
-        // flow-record.md §4, written out here independently of the table.
+        // The types docs/record.md ("Fields") promises, written out here by
+        // hand, independently of the table.
         let utc_micros = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
         let schema = arrow_schema();
         let field = |path: &str| -> (DataType, bool) {
@@ -309,7 +310,7 @@ mod tests {
             ("mirror.interface", DataType::Int32, false),
             ("sampling.flow_rate", DataType::Float64, false),
             ("sampling.packet_rate", DataType::Float64, false),
-            // Not in flow-record.md §4: issue 8's flag for --max-flows.
+            // Not a GCP field: issue 8's flag for --max-flows.
             ("partial", DataType::Boolean, false),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");

@@ -8,7 +8,7 @@ use crate::{Error, NdjsonWriter, Output, ParquetOptions, ParquetWriter, RunInfo}
 
 /// An open output of one format. Write batches of records as intervals
 /// close, then [`Sink::finish`]: only then do files appear under their final
-/// names (flow-record.md §5).
+/// names (docs/record.md, "Files and runs").
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Sink {

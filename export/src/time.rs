@@ -1,4 +1,5 @@
-//! RFC 3339 text for capture timestamps (flow-record.md §4: UTC, 9 fraction digits).
+//! RFC 3339 text for capture timestamps (docs/record.md, "Fields": UTC, 9
+//! fraction digits).
 
 use std::fmt;
 

@@ -62,7 +62,8 @@ impl<D: Dispatch> Aggregator<D> {
     }
 
     /// One packet read, decoded or not: packet time advances with every
-    /// packet read (flow-record.md §1), IP or not.
+    /// packet read, IP or not (docs/design.md, "Choices the contract leaves
+    /// open").
     #[inline]
     pub fn packet(&mut self, packet: &RawPacket<'_>, decoded: Option<&Decoded<'_>>) {
         let tick = self.clock.tick(packet.ts);

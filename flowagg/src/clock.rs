@@ -4,7 +4,7 @@
 //! shards, so every shard sees the same decisions whatever the thread count:
 //! a packet is late iff its interval had closed when it was read, and an
 //! interval closes when packet time (the watermark, the latest timestamp
-//! read) reaches its end plus the lateness (flow-record.md §5).
+//! read) reaches its end plus the lateness (docs/record.md, "Files and runs").
 
 use capture::Timestamp;
 
@@ -88,7 +88,8 @@ impl Clock {
 
     /// Advances time to `now` without a packet: a live capture calls this
     /// with the wall clock when the link is quiet, so intervals still close
-    /// (flow-record.md §5, "or, live, when the wall clock does"). Returns
+    /// (docs/record.md, "Files and runs": "in a live capture also when the
+    /// wall clock does"). Returns
     /// whether intervals closed: shards must then close them at
     /// [`Clock::watermark`]. Packets of a closed interval read later are
     /// late, as after any closing; time never moves back.

@@ -1,4 +1,4 @@
-//! The knobs of aggregation (cli.md: --interval, --lateness, sampling, --seed).
+//! The knobs of aggregation (docs/cli.md: --interval, --lateness, sampling, --seed).
 
 use crate::Error;
 

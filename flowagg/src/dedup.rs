@@ -1,4 +1,4 @@
-//! Dropping duplicate copies of a packet (cli.md `--dedup WINDOW`).
+//! Dropping duplicate copies of a packet (`--dedup WINDOW`, docs/decoding.md, "`--dedup`").
 //!
 //! A mirror of both ends of a conversation, or two SPAN sessions, deliver the
 //! same packet twice. A copy is recognised by a fingerprint of the innermost

@@ -1,4 +1,4 @@
-//! Attributing later IP fragments to their first fragment's flow (flow-record.md §1).
+//! Attributing later IP fragments to their first fragment's flow (docs/record.md, "The flow key").
 
 use capture::Timestamp;
 use std::collections::HashMap;

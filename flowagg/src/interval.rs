@@ -12,7 +12,7 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// The interval holding `ts`: `floor(t / L) * L` (flow-record.md §1).
+    /// The interval holding `ts`: `floor(t / L) * L` (docs/record.md, "Intervals").
     #[inline]
     pub fn containing(ts: Timestamp, secs: u32) -> Interval {
         let len = u64::from(secs) * Timestamp::NANOS_PER_SEC;

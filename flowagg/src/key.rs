@@ -1,5 +1,5 @@
 //! The flow key: innermost 5-tuple (ICMP type/code instead of ports) plus the
-//! observation point (flow-record.md §1).
+//! observation point (docs/record.md, "The flow key", "The observation point").
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

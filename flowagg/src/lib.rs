@@ -4,7 +4,7 @@
 //! (its [`FlowKey`], the key's hash, time and lengths) on the reader side, and
 //! folds observations into [`FlowRecord`]s per [`Interval`] in a [`Shard`]
 //! that owns its flow table outright. Intervals follow packet time, never the
-//! wall clock (flow-record.md §1, §5), so a replay gives the records the live
+//! wall clock (docs/record.md, "Intervals"), so a replay gives the records the live
 //! run gave.
 //!
 //! The principal types are [`Observer`] (fragments, dedup and sampling,

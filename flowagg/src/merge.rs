@@ -1,5 +1,6 @@
 //! Joining the sorted outputs of several shards into the one order of the
-//! spec (flow-record.md §5: interval start, then observation point, then key).
+//! record contract (docs/record.md, "Files and runs": interval start, then
+//! observation point, then key).
 
 use std::cmp::Ordering;
 

@@ -1,4 +1,5 @@
-//! Observation points: where a packet was seen (flow-record.md §1, `mirror.*`).
+//! Observation points: where a packet was seen (`mirror.*`, docs/record.md,
+//! "The observation point").
 //!
 //! A point is interned into a 2-byte [`ObsId`] on the reader side, so the
 //! flow key stays at 40 bytes; shards turn ids back into points when they

@@ -1,4 +1,4 @@
-//! The flow record (flow-record.md §1, §4).
+//! The flow record (docs/record.md, "What one record says", "Fields").
 
 use capture::Timestamp;
 

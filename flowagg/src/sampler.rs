@@ -1,4 +1,4 @@
-//! Flow sampling by key hash and packet sampling at random (flow-record.md §3).
+//! Flow sampling by key hash and packet sampling at random (docs/record.md, "Sampling").
 
 /// SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective mix whose
 /// output bits all depend on every input bit.

@@ -70,7 +70,7 @@ pub fn check_decoded(decoded: &Decoded<'_>, frame: &[u8]) {
         decoded.ip_header_len,
         frame.len()
     );
-    // flow-record.md §2: a transport header that does not fit in the declared
+    // docs/record.md, "Counting": a transport header that does not fit in the declared
     // datagram is malformed, so a decoded one always fits (payload_len's
     // saturating subtraction would otherwise hide it).
     let headers = u64::from(decoded.ip_header_len) + u64::from(decoded.transport.header_len());
@@ -249,7 +249,7 @@ fn etherparse_view(frame: &[u8]) -> Option<Theirs> {
             let h = v6.header();
             // Payload Length 0 means a Jumbo Payload option (RFC 2675), which
             // only a Hop-by-Hop header can carry; without extension headers
-            // it is malformed (flow-record.md §2), while etherparse takes the
+            // it is malformed (docs/record.md, "Counting"), while etherparse takes the
             // rest of the slice. Not a case both read the same way.
             if !v6.extensions().is_empty() || v6.is_payload_fragmented() || h.payload_length() == 0
             {

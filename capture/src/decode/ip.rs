@@ -165,13 +165,13 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     }
     if (payload_len == 0 && !jumbo) || ip_len < at as u32 {
         // Payload Length 0 without a Jumbo option, or extension headers
-        // beyond the declared end (flow-record.md §2: malformed).
+        // beyond the declared end (docs/record.md, "Counting": malformed).
         return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
     }
     finish(IpView::V6(header), proto, data, ip_len, at as u32, fragment)
 }
 
-/// Extension headers walked to reach the transport (encapsulations.md); ESP
+/// Extension headers walked to reach the transport (docs/decoding.md); ESP
 /// (50) ends the walk, since what follows it is encrypted.
 fn is_walked_extension(proto: IpNumber) -> bool {
     matches!(

@@ -1,4 +1,4 @@
-//! The first header of a capture, by pcap link type (encapsulations.md, "Link types").
+//! The first header of a capture, by pcap link type (docs/decoding.md, "Link types").
 //!
 //! etherparse reads Ethernet and Linux SLL v1, but not SLL2, BSD NULL/LOOP or
 //! PPP, so the fixed-size headers here are read by hand: each is a bounds check

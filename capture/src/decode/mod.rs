@@ -1,6 +1,6 @@
 //! Decoding a captured frame down to its innermost IP packet.
 //!
-//! Contract (encapsulations.md): every layer mirrorflow knows is peeled through
+//! Contract (docs/decoding.md): every layer mirrorflow knows is peeled through
 //! borrowed views of the packet bytes; nothing here allocates, copies or
 //! panics, whatever the bytes are. Every length read from the packet is checked
 //! against the captured bytes before use. Decoding stops with a [`DecodeError`]
@@ -28,7 +28,7 @@ pub use transport::Transport;
 pub use tunnel::{EncapKind, Mirror};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame
-/// (encapsulations.md, "Limits"); more is [`ErrorKind::TooDeep`].
+/// (docs/decoding.md, "Limits and bad packets"); more is [`ErrorKind::TooDeep`].
 pub const MAX_TAGS: usize = 8;
 
 /// The layer a decode error happened in.
@@ -107,7 +107,7 @@ pub enum ErrorKind {
     /// A tunnel carries a payload type mirrorflow does not decode.
     UnknownEncap,
     /// A later fragment of a fragmented tunnel packet: its inner packet was
-    /// counted with the first fragment (flow-record.md §1).
+    /// counted with the first fragment (docs/record.md, "The flow key").
     TunnelFragment,
 }
 
@@ -227,7 +227,7 @@ pub struct Decoded<'a> {
 }
 
 impl Decoded<'_> {
-    /// Transport payload carried, from declared lengths (flow-record.md §2).
+    /// Transport payload carried, from declared lengths (docs/record.md, "Counting").
     pub fn payload_len(&self) -> u32 {
         self.ip_len
             .saturating_sub(self.ip_header_len)
@@ -242,12 +242,12 @@ impl Decoded<'_> {
     }
 }
 
-/// Which tunnels to peel (cli.md `--decap`).
+/// Which tunnels to peel (`--decap`, docs/decoding.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Decap {
     /// Keep every tunnel as an ordinary outer flow.
     None,
-    /// Peel the mirror tunnels of encapsulations.md (the default).
+    /// Peel the mirror tunnels of docs/decoding.md, "Tunnels" (the default).
     #[default]
     Mirror,
     /// Peel mirror tunnels and IP-in-IP (protocols 4 and 41) too.
@@ -347,7 +347,7 @@ pub fn decode_with<'a>(
     }
 }
 
-/// At most this many tunnels in one packet (encapsulations.md, "Limits").
+/// At most this many tunnels in one packet (docs/decoding.md, "Limits and bad packets").
 pub const MAX_ENCAPS: usize = 8;
 
 /// VLAN tags and MPLS labels seen so far in the packet, across tunnels.

@@ -1,4 +1,5 @@
-//! Tests of [`decode`] against encapsulations.md and flow-record.md §1-2.
+//! Tests of [`decode`] against docs/decoding.md and docs/record.md ("The flow
+//! key", "Counting").
 //!
 //! Every frame below is written out by hand, field by field, and every
 //! expected value is worked out from those bytes (the arithmetic is in the
@@ -1733,7 +1734,7 @@ const SUPPORTED_LINKS: [u16; 12] = [
 ];
 const UNSUPPORTED_LINKS: [u16; 4] = [2, 104, 147, 65535];
 
-/// The invariants of any decoded packet (flow-record.md §2): the declared
+/// The invariants of any decoded packet (docs/record.md, "Counting"): the declared
 /// length covers the IP header and the transport header.
 fn check_invariants(d: &Decoded<'_>) -> Result<(), TestCaseError> {
     prop_assert!(d.ip_len >= d.ip_header_len, "{d:?}");
@@ -1832,7 +1833,7 @@ fn spec() -> impl Strategy<Value = Spec> {
             tcp,
             sport,
             // UDP to the VXLAN and Geneve ports is a tunnel, peeled by default
-            // (encapsulations.md): keep these packets plain.
+            // (docs/decoding.md): keep these packets plain.
             dport: match (tcp, dport) {
                 (false, 4789 | 6081 | 8472) => dport + 1,
                 _ => dport,

@@ -1,4 +1,4 @@
-//! Transport headers: ports, ICMP type/code, TCP flags (flow-record.md §1).
+//! Transport headers: ports, ICMP type/code, TCP flags (docs/record.md, "The flow key").
 
 use etherparse::{IpNumber, TcpHeaderSlice};
 

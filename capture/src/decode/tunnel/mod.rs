@@ -1,4 +1,4 @@
-//! The tunnels mirrors deliver copies in (encapsulations.md): VXLAN, Geneve,
+//! The tunnels mirrors deliver copies in (docs/decoding.md, "Tunnels"): VXLAN, Geneve,
 //! GRE and ERSPAN types I, II and III.
 //!
 //! Each protocol is a view over the packet bytes in smoltcp's style: a
@@ -51,7 +51,7 @@ pub enum EncapKind {
 }
 
 impl EncapKind {
-    /// The record's spelling (flow-record.md §1).
+    /// The record's spelling (docs/record.md, "The observation point").
     pub fn name(self) -> &'static str {
         match self {
             EncapKind::Vxlan => "vxlan",
@@ -134,7 +134,8 @@ impl<'a> Inner<'a> {
 }
 
 /// The layer an EtherType-style protocol field announces inside a tunnel.
-/// Anything else is an unknown encapsulation (flow-record.md §2), not a
+/// Anything else is an unknown encapsulation (docs/decoding.md, "Limits and
+/// bad packets"), not a
 /// non-IP frame: no frame was found to be non-IP.
 fn next_for(protocol: u16) -> Next {
     match protocol {
