@@ -84,6 +84,16 @@ for spec in "${TRACES[@]}"; do
         "$GENTRACE" "$path.tmp" "$packets" "$flows" "$iplen" "$snaplen" 1 >&2
         mv "$path.tmp" "$path"
     fi
+    # Compressed copies, as archives keep captures: gzip at its default
+    # level (what `tcpdump -z gzip` writes) and zstd at its default (3).
+    for z in "gz gzip" "zst zstd -q"; do
+        read -r ext tool <<<"$z"
+        if [[ ! -s "$path.$ext" ]] && have "${tool%% *}"; then
+            log "== compressing $path.$ext"
+            $tool -c "$path" >"$path.$ext.tmp"
+            mv "$path.$ext.tmp" "$path.$ext"
+        fi
+    done
 done
 
 # ---- machine -----------------------------------------------------------------
@@ -164,6 +174,18 @@ check_mf() {
 }
 check_mf1() { check_mf; }
 check_mf2() { check_mf; }
+
+# Compressed replay: mirrorflow on the gzip and zstd copies (decompressed on
+# its read-ahead thread), against the decompressor alone writing to
+# /dev/null, the least such a replay could take.
+prepare_zcat() { CMD=(sh -c 'gzip -dc "$1" >/dev/null' zcat "$T.gz"); }
+prepare_zstdcat() { CMD=(sh -c 'zstd -qdc "$1" >/dev/null' zstdcat "$T.zst"); }
+check_zcat() { echo "exit 0, no error"; ! grep -q . "$D/stderr"; }
+check_zstdcat() { check_zcat; }
+prepare_mfgz() { CMD=("$MF" replay -q --threads 2 --stats "$D/stats.json" -o /dev/null "$T.gz"); }
+prepare_mfzst() { CMD=("$MF" replay -q --threads 2 --stats "$D/stats.json" -o /dev/null "$T.zst"); }
+check_mfgz() { check_mf; }
+check_mfzst() { check_mf; }
 
 # argus: bidirectional classic 5-tuple flows, status records every 5 s.
 prepare_argus() { CMD=(argus -S 5 -r "$T" -w "$D/out.argus"); }
@@ -266,13 +288,16 @@ check_tshark() {
     [[ "$convs" -gt 0 ]]
 }
 
-TOOL_IDS=(readpass tcpdump mf1 mf2 argus nfpcapd softflowd nfstream pmacctd tshark)
+TOOL_IDS=(readpass tcpdump mf1 mf2 zcat mfgz zstdcat mfzst argus nfpcapd softflowd nfstream pmacctd tshark)
 declare -A LABEL=(
     [readpass]="readpass (read floor)" [tcpdump]="tcpdump -w /dev/null (libpcap floor)"
     [mf1]="mirrorflow --threads 1" [mf2]="mirrorflow --threads 2"
+    [zcat]="gzip -dc >/dev/null (.gz floor)" [mfgz]="mirrorflow --threads 2 on .gz"
+    [zstdcat]="zstd -dc >/dev/null (.zst floor)" [mfzst]="mirrorflow --threads 2 on .zst"
     [argus]="argus" [nfpcapd]="nfpcapd" [softflowd]="softflowd" [nfstream]="nfstream"
     [pmacctd]="pmacctd" [tshark]="tshark conv (prefix)")
-declare -A NEEDS=([readpass]="" [tcpdump]=tcpdump [mf1]="" [mf2]="" [argus]="argus ra"
+declare -A NEEDS=([readpass]="" [tcpdump]=tcpdump [mf1]="" [mf2]="" [zcat]=gzip [mfgz]=gzip
+    [zstdcat]=zstd [mfzst]=zstd [argus]="argus ra"
     [nfpcapd]="nfpcapd nfdump" [softflowd]="softflowd python3" [nfstream]=nfstream
     [pmacctd]=pmacctd [tshark]=tshark)
 declare -A VERNAME=([tcpdump]=tcpdump [argus]=argus [nfpcapd]=nfpcapd [softflowd]=softflowd
@@ -300,6 +325,7 @@ run_once() {
     # long peer run leaves them cold, and the next tool would read the disk.
     cat "$T" >/dev/null
     [[ -s "${TSHARK_T:-}" ]] && cat "$TSHARK_T" >/dev/null
+    case "$id" in zcat|mfgz) cat "$T.gz" >/dev/null ;; zstdcat|mfzst) cat "$T.zst" >/dev/null ;; esac
     t0=$(date +%s%N)
     set +e
     /usr/bin/time -f '%e %M' -o "$D/time" timeout -k 5 "$PEER_TIMEOUT" "${CMD[@]}" >"$D/stdout" 2>"$D/stderr"
