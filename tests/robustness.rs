@@ -1,7 +1,10 @@
 //! Damaged and hostile inputs: nothing panics or hangs, every packet read is
 //! accounted for, and a cut file writes exactly the records before the cut.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -10,7 +13,10 @@ use crate::common::{
     by_key, fixture, mirrorflow, parse_records, pcap, replay_packets, scratch, udp4, ETHERNET, RAW,
 };
 
-fn stats_of(path: &std::path::Path, dir: &std::path::Path) -> (std::process::Output, Value) {
+#[path = "../capture/fuzz/fuzz_targets/replay_check.rs"]
+mod replay_check;
+
+fn stats_of(path: &Path, dir: &Path) -> (std::process::Output, Value) {
     crate::common::replay_with_stats(dir, path, &[])
 }
 
@@ -374,23 +380,36 @@ proptest! {
     }
 }
 
+/// The fuzz targets' folder.
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("capture/fuzz")
+}
+
+/// The files of `dir` whose name starts with `prefix`, sorted.
+fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(prefix)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
     // Inputs the `replay` fuzz target (capture/fuzz) found crashing, kept as
-    // regressions: each must replay to an exit status of 0 or 2, never a panic.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capture/fuzz/regressions");
-    let mut found = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("replay-")
-        {
-            continue;
-        }
-        found += 1;
+    // regressions: each must replay to an exit status of 0 or 2, never a
+    // panic (the bytes after the capture that choose the target's settings
+    // read as a damaged end).
+    let saved = files_starting_with(&fuzz_dir().join("regressions"), "replay-");
+    assert!(saved.len() >= 2);
+    for path in saved {
         let out = mirrorflow(&[
             "replay",
             "-q",
@@ -421,7 +440,25 @@ fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
             path.display()
         );
     }
-    assert!(found >= 1);
+}
+
+/// The `replay` fuzz target's own checks, with the settings and order its
+/// inputs choose, on its seeds (those of `read_capture`) and saved inputs:
+/// in process, on the stable toolchain, without libFuzzer.
+#[test]
+fn the_replay_fuzz_targets_checks_pass_on_its_seeds_and_saved_inputs() {
+    let seeds = files_starting_with(&fuzz_dir().join("seeds/read_capture"), "");
+    let saved = files_starting_with(&fuzz_dir().join("regressions"), "replay-");
+    assert!(seeds.len() >= 5 && saved.len() >= 2);
+    let failed: Vec<_> = seeds
+        .iter()
+        .chain(&saved)
+        .filter(|path| {
+            let data = std::fs::read(path).unwrap();
+            std::panic::catch_unwind(|| replay_check::replay(&data)).is_err()
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
 }
 
 /// The records a replay of `bytes` writes, in process (the library path the
