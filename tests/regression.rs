@@ -14,9 +14,9 @@ use capture::{
     synth::{write_pcap, TraceSpec},
     RawPacket,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::common::{mirrorflow, parse_records, replay_with_stats, scratch};
+use crate::common::{mirrorflow, parse_records, pcap, replay_with_stats, scratch, udp4, RAW};
 
 /// Writes `spec`'s trace as DIR/trace.pcap.
 fn generate(dir: &Path, spec: &TraceSpec) -> PathBuf {
@@ -307,5 +307,76 @@ fn issue_6_captures_of_the_same_time_merge_into_the_records_of_one() {
         damaged.stdout == reference.stdout,
         "the records around the damage differ"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The fields of a record that issue 14's test works out by hand.
+fn by_hand(r: &Value) -> Value {
+    json!({
+        "src_port": r["connection"]["src_port"],
+        "interval_start": r["interval_start"],
+        "start_time": r["start_time"],
+        "end_time": r["end_time"],
+        "packets_sent": r["packets_sent"],
+        "bytes_sent": r["bytes_sent"],
+        "payload_bytes": r["payload_bytes"],
+        "partial": r.get("partial").unwrap_or(&Value::Bool(false)),
+    })
+}
+
+/// Issue 14: with the flow budget spent, a packet out of order (not late)
+/// opens an older interval, still empty; the eviction that makes room for
+/// its flow must take a flow that exists, from the oldest interval that
+/// holds any, instead of panicking on the empty one.
+#[test]
+fn issue_14_a_full_budget_and_a_packet_opening_an_older_interval() {
+    let dir = scratch("issue-14-budget");
+    let path = dir.join("t.pcap");
+    // Flow A at 1005.5 s (interval 1005), then flow B at 1004.5 s (interval
+    // 1000): out of order, but its interval closes only at 1005 + 1 s.
+    let a = udp4([10, 0, 0, 1], [10, 0, 0, 9], 1111, 53, 10);
+    let b = udp4([10, 0, 0, 2], [10, 0, 0, 9], 2222, 53, 30);
+    std::fs::write(&path, pcap(RAW, &[(1_005_500_000, a), (1_004_500_000, b)])).unwrap();
+    // By hand: B is a new flow while one flow is held, so A, the one flow of
+    // the oldest interval holding any, is written early as partial; B stays
+    // held to the end. Bytes are the IPv4 total length, 20 + 8 + payload.
+    let want = [
+        json!({
+            "src_port": 1111,
+            "interval_start": "1970-01-01T00:16:45.000000000Z",
+            "start_time": "1970-01-01T00:16:45.500000000Z",
+            "end_time": "1970-01-01T00:16:45.500000000Z",
+            "packets_sent": 1,
+            "bytes_sent": 38,
+            "payload_bytes": 10,
+            "partial": true,
+        }),
+        json!({
+            "src_port": 2222,
+            "interval_start": "1970-01-01T00:16:40.000000000Z",
+            "start_time": "1970-01-01T00:16:44.500000000Z",
+            "end_time": "1970-01-01T00:16:44.500000000Z",
+            "packets_sent": 1,
+            "bytes_sent": 58,
+            "payload_bytes": 30,
+            "partial": false,
+        }),
+    ];
+    for threads in ["1", "2"] {
+        let flags = ["--max-flows", "1", "--threads", threads];
+        let (out, stats) = replay_with_stats(&dir, &path, &flags);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "--threads {threads}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: Vec<Value> = parse_records(&out.stdout).iter().map(by_hand).collect();
+        got.sort_by_key(|r| r["src_port"].as_u64());
+        assert_eq!(got, want, "--threads {threads}");
+        assert_eq!(stats["packets_counted"], 2, "--threads {threads}");
+        assert_eq!(stats["partial_records"], 1, "--threads {threads}");
+        assert_eq!(stats["late_packets"], 0, "--threads {threads}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

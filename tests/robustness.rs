@@ -1,11 +1,22 @@
 //! Damaged and hostile inputs: nothing panics or hangs, every packet read is
 //! accounted for, and a cut file writes exactly the records before the cut.
 
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::common::{fixture, mirrorflow, parse_records, pcap, scratch, ETHERNET};
+use crate::common::{
+    by_key, fixture, mirrorflow, parse_records, pcap, replay_packets, scratch, udp4, ETHERNET, RAW,
+};
 
-fn stats_of(path: &std::path::Path, dir: &std::path::Path) -> (std::process::Output, Value) {
+#[path = "../capture/fuzz/fuzz_targets/replay_check.rs"]
+mod replay_check;
+
+fn stats_of(path: &Path, dir: &Path) -> (std::process::Output, Value) {
     crate::common::replay_with_stats(dir, path, &[])
 }
 
@@ -311,23 +322,94 @@ fn a_flood_of_five_million_flows_stays_within_the_flow_budget() {
     );
 }
 
+/// Packets of one run of the property test below, in capture order:
+/// (flow, time in ms, payload bytes). Time mostly goes forward; it steps
+/// back by up to 2.5 s, so some packets are out of order within the 1 s
+/// lateness (some opening an older interval), some beyond it (late).
+fn packets_out_of_order() -> impl Strategy<Value = Vec<(u16, u64, usize)>> {
+    prop::collection::vec((0u16..12, -2500i64..3000, 0usize..200), 1..120).prop_map(|steps| {
+        let mut t: i64 = 1_000_000;
+        steps
+            .into_iter()
+            .map(|(flow, dt_ms, payload)| {
+                t = (t + dt_ms).max(0);
+                (flow, t as u64, payload)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    /// Issue 14: whatever the flow budget (1 to 8 flows, or the default) and
+    /// thread count, every packet is in exactly one record: per interval and
+    /// flow, the records sum to the packets' counts and IPv4 lengths.
+    #[test]
+    fn every_packet_in_exactly_one_record_whatever_the_flow_budget(
+        packets in packets_out_of_order(),
+        max_flows in prop::option::of(1u32..=8),
+        threads in 1u32..=3,
+        secs in prop::sample::select(vec![1u64, 5]),
+    ) {
+        let mut model: BTreeMap<(u64, u16), (u64, u64)> = BTreeMap::new();
+        let capture: Vec<_> = packets
+            .iter()
+            .map(|&(flow, ms, payload)| {
+                let port = 1000 + flow;
+                let e = model.entry((ms / 1000 / secs * secs, port)).or_default();
+                *e = (e.0 + 1, e.1 + 20 + 8 + payload as u64);
+                (ms * 1000, udp4([10, 0, 0, 1], [10, 0, 0, 9], port, 53, payload))
+            })
+            .collect();
+        let (threads, secs) = (threads.to_string(), secs.to_string());
+        let budget = max_flows.map(|n| n.to_string());
+        let mut flags = vec!["--threads", &threads, "--interval", &secs];
+        if let Some(budget) = &budget {
+            flags.extend(["--max-flows", budget]);
+        }
+        let (records, stats) = replay_packets("budget-property", RAW, &capture, &flags);
+        let mut got: BTreeMap<(u64, u16), (u64, u64)> = BTreeMap::new();
+        for (key, counts) in by_key(&records) {
+            let e = got.entry((key[4].parse().unwrap(), key[6].parse().unwrap())).or_default();
+            *e = (e.0 + counts.packets, e.1 + counts.bytes);
+        }
+        prop_assert_eq!(got, model);
+        prop_assert_eq!(&stats["packets_counted"], packets.len());
+        let partial = records.iter().filter(|r| r["partial"] == true).count();
+        prop_assert_eq!(&stats["partial_records"], partial);
+        prop_assert!(partial == 0 || max_flows.is_some());
+    }
+}
+
+/// The fuzz targets' folder.
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("capture/fuzz")
+}
+
+/// The files of `dir` whose name starts with `prefix`, sorted.
+fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(prefix)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
     // Inputs the `replay` fuzz target (capture/fuzz) found crashing, kept as
-    // regressions: each must replay to an exit status of 0 or 2, never a panic.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capture/fuzz/regressions");
-    let mut found = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("replay-")
-        {
-            continue;
-        }
-        found += 1;
+    // regressions: each must replay to an exit status of 0 or 2, never a
+    // panic (the bytes after the capture that choose the target's settings
+    // read as a damaged end).
+    let saved = files_starting_with(&fuzz_dir().join("regressions"), "replay-");
+    assert!(saved.len() >= 2);
+    for path in saved {
         let out = mirrorflow(&[
             "replay",
             "-q",
@@ -358,7 +440,25 @@ fn issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed() {
             path.display()
         );
     }
-    assert!(found >= 1);
+}
+
+/// The `replay` fuzz target's own checks, with the settings and order its
+/// inputs choose, on its seeds (those of `read_capture`) and saved inputs:
+/// in process, on the stable toolchain, without libFuzzer.
+#[test]
+fn the_replay_fuzz_targets_checks_pass_on_its_seeds_and_saved_inputs() {
+    let seeds = files_starting_with(&fuzz_dir().join("seeds/read_capture"), "");
+    let saved = files_starting_with(&fuzz_dir().join("regressions"), "replay-");
+    assert!(seeds.len() >= 5 && saved.len() >= 2);
+    let failed: Vec<_> = seeds
+        .iter()
+        .chain(&saved)
+        .filter(|path| {
+            let data = std::fs::read(path).unwrap();
+            std::panic::catch_unwind(|| replay_check::replay(&data)).is_err()
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
 }
 
 /// The records a replay of `bytes` writes, in process (the library path the

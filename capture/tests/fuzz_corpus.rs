@@ -91,8 +91,8 @@ fn saved_crash_inputs_stay_fixed() {
     for path in files(&fuzz_dir().join("regressions")) {
         let file = path.file_name().unwrap_or_default().to_string_lossy();
         // `replay` needs flowagg and export, which this crate's tests cannot
-        // use: its inputs are replayed through the binary by the integration
-        // test `issue_8_fuzz_crash_inputs_of_the_replay_path_stay_fixed`.
+        // use: the integration tests in tests/robustness.rs replay its
+        // inputs, through its checks and through the binary.
         if file.starts_with("README") || file.starts_with("replay-") {
             continue;
         }

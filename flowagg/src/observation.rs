@@ -56,6 +56,13 @@ impl ObservationPoints {
         self.read().points.clone()
     }
 
+    /// The whole table into `out`, in its memory: for a caller that
+    /// resolves often and must not allocate each time.
+    pub fn snapshot_into(&self, out: &mut Vec<ObservationPoint>) {
+        out.clear();
+        out.extend_from_slice(&self.read().points);
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
         // A panic while holding the lock cannot leave the table half-updated
         // (the map is written after the push), so a poisoned table is valid.
