@@ -27,7 +27,7 @@
 
 use std::{
     fmt,
-    io::{self, BufRead, BufReader, Chain, Cursor, Read},
+    io::{self, BufRead, BufReader, Read},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -142,7 +142,11 @@ pub(super) fn open(mut source: Box<dyn Read + Send>) -> io::Result<Opened> {
         }
     }
     let head = &head[..got];
-    let whole = Cursor::new(head.to_vec()).chain(source);
+    let whole = Prefixed {
+        head: head.to_vec(),
+        given: 0,
+        source,
+    };
     let Some(format) = Compression::detect(head) else {
         return Ok(Opened {
             reader: Box::new(whole),
@@ -184,6 +188,39 @@ pub(super) fn open(mut source: Box<dyn Read + Send>) -> io::Result<Opened> {
     })
 }
 
+/// A source whose first bytes were read to look at them, given back first.
+/// The read that gives them back reads on from the source into the rest of
+/// the buffer, so the first chunk is a whole one and every later `read()`
+/// starts at a multiple of the chunk size in the file. Reads at the file
+/// offset the magic left (6) ran 3× slower here: the kernel's copy from the
+/// page cache is slow when source and destination are not equally aligned
+/// (`readpass` over 1.5 GB: 0.67 s against 0.16 s).
+struct Prefixed {
+    head: Vec<u8>,
+    given: usize,
+    source: Box<dyn Read + Send>,
+}
+
+impl Read for Prefixed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.head[self.given..];
+        if rest.is_empty() {
+            return self.source.read(buf);
+        }
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.given += n;
+        if n == buf.len() {
+            return Ok(n);
+        }
+        // An error here comes again at the next read, after the head.
+        match self.source.read(&mut buf[n..]) {
+            Ok(more) => Ok(n + more),
+            Err(_) => Ok(n),
+        }
+    }
+}
+
 /// What the decoder's source has done: how far it read, and whether the
 /// last error came from it (and not from the decoder).
 #[derive(Debug, Default)]
@@ -202,7 +239,7 @@ impl SourceState {
 /// The source under a decoder: counts the bytes it gives and marks its own
 /// failures.
 struct Counted {
-    inner: Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>,
+    inner: Prefixed,
     state: Arc<SourceState>,
 }
 
@@ -356,7 +393,7 @@ impl Read for Decoded {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Cursor, Write};
 
     use super::*;
     use crate::{source::CaptureReader, Error};
@@ -540,6 +577,21 @@ mod tests {
         while reader.next_packet().unwrap().is_some() {}
         assert_eq!(reader.source_bytes_read(), bytes.len() as u64);
         assert_eq!(reader.bytes_consumed(), capture().len() as u64);
+    }
+
+    /// The first read gives the magic back and goes on reading: a whole
+    /// chunk, so later reads stay aligned in the file (see [`Prefixed`]).
+    #[test]
+    fn the_first_read_of_a_plain_source_is_a_whole_buffer() {
+        let plain = capture();
+        let mut opened = open(Box::new(Cursor::new(plain.clone()))).unwrap();
+        assert_eq!(opened.compression, None);
+        let mut buf = vec![0; 4096];
+        assert_eq!(opened.reader.read(&mut buf).unwrap(), 4096);
+        assert_eq!(buf, plain[..4096]);
+        let mut rest = Vec::new();
+        opened.reader.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, plain[4096..]);
     }
 
     #[test]
