@@ -396,7 +396,10 @@ mod tests {
     use std::io::{Cursor, Write};
 
     use super::*;
-    use crate::{source::CaptureReader, Error};
+    use crate::{
+        source::{testing::FailAfter, CaptureReader},
+        Error,
+    };
 
     /// A real classic pcap (a SYN scan, 148 KB), the reference for every
     /// compressed copy.
@@ -542,18 +545,6 @@ mod tests {
             };
             assert_eq!((f, offset), (format, plain.len() as u64));
             assert!(got == all, "{format}: every packet before the damage");
-        }
-    }
-
-    /// A source that gives its bytes, then fails as a disk would.
-    struct FailAfter(Cursor<Vec<u8>>);
-
-    impl Read for FailAfter {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            match self.0.read(buf)? {
-                0 => Err(io::Error::other("disk on fire")),
-                n => Ok(n),
-            }
         }
     }
 

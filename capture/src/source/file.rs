@@ -990,6 +990,7 @@ mod tests {
     use std::io;
 
     use super::*;
+    use crate::source::testing::FailAfter;
 
     // ---- byte builders -------------------------------------------------------
 
@@ -1879,18 +1880,6 @@ mod tests {
                     let got = progress(chunked(&bytes, chunk, headroom));
                     assert_eq!(got, whole, "chunk {chunk}, headroom {headroom}");
                 }
-            }
-        }
-    }
-
-    /// Serves `data`, then fails every `read()`.
-    struct FailAfter(io::Cursor<Vec<u8>>);
-
-    impl Read for FailAfter {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            match self.0.read(buf)? {
-                0 => Err(io::Error::other("disk on fire")),
-                n => Ok(n),
             }
         }
     }

@@ -8,6 +8,8 @@ mod chunks;
 mod compressed;
 mod file;
 mod live;
+#[cfg(test)]
+mod testing;
 
 pub use compressed::{Compression, XZ_MEMORY_LIMIT};
 pub use file::{CaptureReader, Format};
