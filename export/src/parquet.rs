@@ -477,7 +477,8 @@ fn properties(options: &ParquetOptions, run: &RunInfo, run_id: &str) -> WriterPr
             meta("packet_rate", run.packet_rate.to_string()),
             meta("inputs", inputs),
             meta("run_id", run_id.to_owned()),
-            meta("schema", "flow-record.md §4".to_owned()),
+            // Where a reader of the file finds the fields: in the repository.
+            meta("schema", "docs/record.md#fields".to_owned()),
         ]))
         .build()
 }
