@@ -117,6 +117,8 @@ pub struct ParquetWriter {
     properties: WriterProperties,
     current: Option<OpenFile>,
     files: u64,
+    /// The wall clock that ages files for `--rotate-secs`; tests turn their own.
+    now: fn() -> Instant,
 }
 
 /// The Arrow fields of the struct columns, built once.
@@ -183,6 +185,7 @@ impl ParquetWriter {
             properties,
             current: None,
             files: 0,
+            now: Instant::now,
         })
     }
 
@@ -261,7 +264,7 @@ impl ParquetWriter {
             || self
                 .options
                 .rotate_after
-                .is_some_and(|age| file.opened.elapsed() >= age)
+                .is_some_and(|age| (self.now)().saturating_duration_since(file.opened) >= age)
     }
 
     fn open(&self, hour: u64, first_interval: Timestamp) -> Result<OpenFile, Error> {
@@ -301,7 +304,7 @@ impl ParquetWriter {
             path,
             tmp,
             writer,
-            opened: Instant::now(),
+            opened: (self.now)(),
             renamed: false,
         })
     }
@@ -771,6 +774,21 @@ mod tests {
         assert_eq!(files, sorted);
     }
 
+    thread_local! {
+        /// How far [`test_now`] has been turned past its start, per test thread.
+        static TURNED: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+        static START: Instant = Instant::now();
+    }
+
+    /// A wall clock that moves only when the test turns it.
+    fn test_now() -> Instant {
+        START.with(|start| *start) + TURNED.with(std::cell::Cell::get)
+    }
+
+    fn turn(by: Duration) {
+        TURNED.with(|t| t.set(t.get() + by));
+    }
+
     #[test]
     fn rotation_by_age_starts_a_new_file() {
         let dir = scratch("rotate-age");
@@ -779,13 +797,15 @@ mod tests {
             ..ParquetOptions::default()
         };
         let mut writer = ParquetWriter::create(&dir, options, RunInfo::default()).unwrap();
+        writer.now = test_now;
         writer.write(&[record(H07)]).unwrap();
+        turn(Duration::from_millis(999));
         writer.write(&[record(H07 + 1)]).unwrap();
         assert_eq!(writer.files_written(), 0, "younger than 1 s");
-        std::thread::sleep(Duration::from_millis(1100));
+        turn(Duration::from_millis(1));
         writer.write(&[record(H07 + 2)]).unwrap();
         assert_eq!(writer.files_written(), 1, "the old file closed first");
-        std::thread::sleep(Duration::from_millis(1100));
+        turn(Duration::from_secs(1));
         writer.rotate_if_due().unwrap();
         assert_eq!(
             writer.files_written(),
