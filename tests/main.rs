@@ -7,6 +7,7 @@ mod encap;
 mod errors;
 mod export;
 mod intervals;
+mod ipfix;
 mod live;
 mod regression;
 mod replay;
