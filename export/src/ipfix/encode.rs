@@ -373,10 +373,13 @@ impl Encoder {
 }
 
 /// Nanoseconds since the Unix epoch as `dateTimeNanoseconds`: NTP seconds
-/// in the high 32 bits, the fraction of a second in 2^-32 s below.
+/// in the high 32 bits, the fraction of a second in 2^-32 s below. The
+/// fraction is rounded up, so that a reader that truncates back to
+/// nanoseconds (tshark does) gets the nanosecond written: a step of 2^-32 s
+/// is under a quarter of one.
 fn ntp(nanos: u64) -> u64 {
     let secs = nanos / 1_000_000_000 + NTP_UNIX_OFFSET;
-    let fraction = ((nanos % 1_000_000_000) << 32) / 1_000_000_000;
+    let fraction = ((nanos % 1_000_000_000) << 32).div_ceil(1_000_000_000);
     (secs << 32) | fraction
 }
 
