@@ -453,7 +453,7 @@ fn messages(mut bytes: &[u8]) -> Vec<&[u8]> {
         assert!(bytes.len() >= 16, "a cut header");
         assert_eq!(u16::from_be_bytes([bytes[0], bytes[1]]), 10, "version");
         let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
-        assert!(len >= 16 && len <= bytes.len(), "message length {len}");
+        assert!((16..=bytes.len()).contains(&len), "message length {len}");
         out.push(&bytes[..len]);
         bytes = &bytes[len..];
     }
@@ -686,4 +686,55 @@ fn ipfix_flags_are_checked() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+}
+
+#[test]
+#[ignore = "needs root (network namespaces): scripts/test.sh runs it as root"]
+fn live_export_to_a_closed_port_counts_send_errors_and_runs_on() {
+    use crate::live::{live, require_root, samples, scrape, send, udp_frame, Netns};
+    require_root();
+    let dir = scratch("ipfix-live");
+    let ns = Netns::new("ipfix");
+    ns.veth_pair();
+    let stats = dir.join("stats.json");
+    // Nothing listens on 127.0.0.1:4739 in the namespace: the kernel
+    // answers each datagram with port unreachable.
+    let mut capture = live(
+        &ns,
+        &[
+            "-i",
+            "veth1",
+            "--interval",
+            "1",
+            "--lateness",
+            "0",
+            "-f",
+            "ipfix",
+            "-o",
+            "udp://127.0.0.1:4739",
+            "--metrics",
+            "127.0.0.1:9750",
+            "--stats",
+            stats.to_str().unwrap(),
+        ],
+    );
+    // Each round of frames closes in its own interval, so each is a message.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        send(&ns, "veth0", &udp_frame(5004, 100), 10);
+        std::thread::sleep(Duration::from_millis(1500));
+        let metrics = samples(&scrape(&ns, "/metrics").1);
+        if metrics.get("mirrorflow_ipfix_send_errors_total") >= Some(&2.0) {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "no send errors: {metrics:?}");
+    };
+    assert!(metrics["mirrorflow_ipfix_records_lost_total"] >= 1.0, "{metrics:?}");
+    capture.signal("TERM");
+    let (status, _) = capture.wait();
+    assert!(status.success(), "{}", capture.stderr());
+    let stats: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let n = |k: &str| stats[k].as_u64().unwrap();
+    assert!(n("ipfix_send_errors") >= 2, "{stats}");
+    assert_eq!(n("ipfix_records_sent") + n("ipfix_records_lost"), n("records_written"), "{stats}");
 }
