@@ -127,7 +127,8 @@ fn record_len(fields: &[Ie]) -> usize {
 }
 
 /// Builds messages: one at a time in `buf`, handed out whole by
-/// [`Encoder::take`].
+/// [`Encoder::finish`]. [`MIN_MTU`] holds the header, the templates and the
+/// largest record, so a message always has room for one record.
 #[derive(Debug)]
 pub(crate) struct Encoder {
     mtu: usize,

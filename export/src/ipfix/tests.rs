@@ -142,6 +142,116 @@ enum Value {
     Float(f64),
 }
 
+/// Reads `messages` (one stream, in order) with netflow_parser. Data
+/// records are matched to element ids through the templates it parsed, so
+/// a record's elements are checked by IANA number.
+fn decode(messages: &[Vec<u8>]) -> Vec<Read> {
+    use netflow_parser::{
+        variable_versions::{field_value::DataNumber, ipfix::FlowSetBody},
+        FieldValue, NetflowPacket, NetflowParser,
+    };
+    let mut parser = NetflowParser::default();
+    // Element ids of each template, as netflow_parser parsed them.
+    let mut templates: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    let value = |v: &FieldValue| -> Value {
+        match v {
+            FieldValue::DataNumber(n) => Value::Number(match n {
+                DataNumber::U8(n) => (*n).into(),
+                DataNumber::U16(n) => (*n).into(),
+                DataNumber::U24(n) | DataNumber::U32(n) => (*n).into(),
+                DataNumber::U64(n) => (*n).into(),
+                DataNumber::U128(n) => *n,
+                other => panic!("a signed or odd number: {other:?}"),
+            }),
+            FieldValue::Ip4Addr(a) => Value::Addr((*a).into()),
+            FieldValue::Ip6Addr(a) => Value::Addr((*a).into()),
+            FieldValue::Float64(f) => Value::Float(*f),
+            FieldValue::ProtocolType(p) => Value::Number(u8::from(*p).into()),
+            FieldValue::TcpControlBits(bits, width) => {
+                assert_eq!(*width, 1, "tcpControlBits in one byte");
+                Value::Number(u16::from(*bits).into())
+            }
+            FieldValue::FlowEndReason(r) => Value::Number(u8::from(*r).into()),
+            FieldValue::Duration(d) => Value::Number(match d {
+                netflow_parser::variable_versions::field_value::DurationValue::Millis {
+                    value,
+                    ..
+                } => (*value).into(),
+                netflow_parser::variable_versions::field_value::DurationValue::NanosNtp {
+                    seconds,
+                    fraction,
+                } => (u128::from(*seconds) << 32) | u128::from(*fraction),
+                other => panic!("a time not in ms or NTP ns: {other:?}"),
+            }),
+            FieldValue::Vec(bytes) => {
+                Value::Number(bytes.iter().fold(0, |n, b| (n << 8) | u128::from(*b)))
+            }
+            other => panic!("an unexpected value: {other:?}"),
+        }
+    };
+    let mut out = Vec::new();
+    for bytes in messages {
+        let result = parser.parse_bytes(bytes);
+        assert!(result.error.is_none(), "{:?}", result.error);
+        assert_eq!(result.packets.len(), 1, "one message");
+        let NetflowPacket::IPFix(ipfix) = &result.packets[0] else {
+            panic!("not IPFIX: {:?}", result.packets[0]);
+        };
+        let mut read = Read {
+            sequence: ipfix.header.sequence_number,
+            domain: ipfix.header.observation_domain_id,
+            export_time: ipfix.header.export_time,
+            length: usize::from(ipfix.header.length),
+            templates: Vec::new(),
+            records: Vec::new(),
+        };
+        for set in &ipfix.flowsets {
+            let id = set.header.header_id;
+            let numbers = |fields: &[netflow_parser::variable_versions::ipfix::TemplateField]| {
+                fields.iter().map(|f| f.field_type_number).collect::<Vec<u16>>()
+            };
+            let mut records = Vec::new();
+            match &set.body {
+                FlowSetBody::Template(t) => {
+                    templates.insert(t.template_id, numbers(&t.fields));
+                    read.templates.push(t.template_id);
+                }
+                FlowSetBody::Templates(ts) => {
+                    for t in ts {
+                        templates.insert(t.template_id, numbers(&t.fields));
+                        read.templates.push(t.template_id);
+                    }
+                }
+                FlowSetBody::OptionsTemplate(t) => {
+                    templates.insert(t.template_id, numbers(&t.fields));
+                    read.templates.push(t.template_id);
+                }
+                FlowSetBody::OptionsTemplates(ts) => {
+                    for t in ts {
+                        templates.insert(t.template_id, numbers(&t.fields));
+                        read.templates.push(t.template_id);
+                    }
+                }
+                FlowSetBody::Data(data) => records.extend(data.fields.iter()),
+                FlowSetBody::OptionsData(data) => records.extend(data.fields.iter()),
+                other => panic!("set {id}: {other:?}"),
+            }
+            for record in records {
+                let ids = &templates[&id];
+                assert_eq!(ids.len(), record.len(), "set {id}: {record:?}");
+                let fields = ids
+                    .iter()
+                    .zip(record)
+                    .map(|(ie, (_, v))| (*ie, value(v)))
+                    .collect();
+                read.records.push((id, fields));
+            }
+        }
+        out.push(read);
+    }
+    out
+}
+
 /// Encodes `records` with `encoder` into messages, as a writer would.
 fn encode(encoder: &mut Encoder, records: &[FlowRecord]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -314,17 +424,19 @@ fn packet_sampling_is_stated_and_counts_are_the_counted_ones() {
 fn templates_are_sent_again_when_due_and_alone_when_no_record_is() {
     let r = record(&tcp4(1), ObservationPoint::default());
     let mut encoder = Encoder::new(1400, 1, 1);
-    let first = decode(&encode(&mut encoder, &[r]));
-    let second = decode(&encode(&mut encoder, &[r]));
-    assert!(!first[0].templates.is_empty() && second[0].templates.is_empty());
+    let mut messages = encode(&mut encoder, &[r]);
+    messages.extend(encode(&mut encoder, &[r]));
     encoder.templates_due();
-    let mut alone = Vec::new();
-    encoder.finish_templates(&mut |m| alone.push(m.bytes.to_vec()), 0);
-    let alone = decode(&alone);
-    assert_eq!(alone.len(), 1);
-    assert_eq!(alone[0].templates.len(), 6);
-    assert!(alone[0].records.is_empty());
-    assert_eq!(alone[0].sequence, 2);
+    encoder.finish_templates(&mut |m| messages.push(m.bytes.to_vec()), 0);
+    // Not due: nothing.
+    encoder.finish_templates(&mut |m| messages.push(m.bytes.to_vec()), 0);
+    let read = decode(&messages);
+    assert_eq!(read.len(), 3);
+    assert_eq!(read[0].templates.len(), 6);
+    assert!(read[1].templates.is_empty());
+    assert_eq!(read[2].templates.len(), 6);
+    assert!(read[2].records.is_empty());
+    assert_eq!(read[2].sequence, 2);
 }
 
 #[test]
@@ -392,4 +504,14 @@ fn destinations_parse() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("576"), "{err}");
+}
+
+#[test]
+fn the_smallest_mtu_holds_the_templates_and_the_largest_record() {
+    let udp6 = one_of_each()[3];
+    let mut encoder = Encoder::new(super::MIN_MTU, 1, 4);
+    let messages = encode(&mut encoder, &[udp6]);
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].len() <= super::MIN_MTU, "{}", messages[0].len());
+    assert_eq!(flows(&decode(&messages)).len(), 1);
 }
