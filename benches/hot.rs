@@ -222,7 +222,10 @@ fn bench_ndjson(c: &mut Criterion) {
     // overflows it: the cost measured is encoding and sending), and to a file.
     let collector = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let destinations = [
-        ("ipfix_udp", Destination::Udp(collector.local_addr().unwrap())),
+        (
+            "ipfix_udp",
+            Destination::Udp(collector.local_addr().unwrap()),
+        ),
         ("ipfix_file", Destination::File("/dev/null".into())),
     ];
     for (name, destination) in destinations {

@@ -192,11 +192,31 @@ impl Counters {
         );
         if let Some(ipfix) = self.ipfix.get() {
             for (name, help, value) in [
-                ("mirrorflow_ipfix_messages_total", "IPFIX messages sent to the collector or written.", &ipfix.messages),
-                ("mirrorflow_ipfix_records_total", "Flow records in the IPFIX messages sent.", &ipfix.records),
-                ("mirrorflow_ipfix_send_errors_total", "IPFIX sends that failed (collector port closed, TCP down).", &ipfix.send_errors),
-                ("mirrorflow_ipfix_records_lost_total", "Flow records in IPFIX messages that could not be sent.", &ipfix.records_lost),
-                ("mirrorflow_ipfix_connections_total", "TCP connections made to the IPFIX collector.", &ipfix.connections),
+                (
+                    "mirrorflow_ipfix_messages_total",
+                    "IPFIX messages sent to the collector or written.",
+                    &ipfix.messages,
+                ),
+                (
+                    "mirrorflow_ipfix_records_total",
+                    "Flow records in the IPFIX messages sent.",
+                    &ipfix.records,
+                ),
+                (
+                    "mirrorflow_ipfix_send_errors_total",
+                    "IPFIX sends that failed (collector port closed, TCP down).",
+                    &ipfix.send_errors,
+                ),
+                (
+                    "mirrorflow_ipfix_records_lost_total",
+                    "Flow records in IPFIX messages that could not be sent.",
+                    &ipfix.records_lost,
+                ),
+                (
+                    "mirrorflow_ipfix_connections_total",
+                    "TCP connections made to the IPFIX collector.",
+                    &ipfix.connections,
+                ),
             ] {
                 one(&mut out, name, "counter", help, &load(value));
             }

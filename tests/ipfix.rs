@@ -129,7 +129,11 @@ fn replay(dir: &Path, flags: &[&str], inputs: &[String]) -> (Output, Value) {
     args.extend_from_slice(flags);
     args.extend(inputs.iter().map(String::as_str));
     let out = mirrorflow(&args);
-    assert!(out.status.success(), "mirrorflow {args:?}: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "mirrorflow {args:?}: {}",
+        stderr(&out)
+    );
     let stats = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     (out, stats)
 }
@@ -192,7 +196,9 @@ impl Daemon {
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run {name} ({e}): install Debian's {package} (sh scripts/deps.sh test)")
+                panic!(
+                    "cannot run {name} ({e}): install Debian's {package} (sh scripts/deps.sh test)"
+                )
             });
         let mut daemon = Daemon {
             name,
@@ -282,8 +288,12 @@ fn through_nfcapd(test: &str, flags: &[&str]) -> (Counts, String) {
         .output()
         .expect("nfdump comes with nfcapd");
     assert!(out.status.success(), "nfdump: {}", stderr(&out));
-    let records: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("nfdump -o json ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let records: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "nfdump -o json ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     let mut counts = Counts::new();
     for r in records.as_array().unwrap() {
         let addr = |v4: &str, v6: &str| -> IpAddr {
@@ -316,8 +326,16 @@ fn assert_same(got: &Counts, want: &Counts, who: &str) {
     if got == want {
         return;
     }
-    let missing: Vec<_> = want.iter().filter(|(k, v)| got.get(k) != Some(v)).take(5).collect();
-    let extra: Vec<_> = got.iter().filter(|(k, v)| want.get(k) != Some(v)).take(5).collect();
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(k) != Some(v))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|(k, v)| want.get(k) != Some(v))
+        .take(5)
+        .collect();
     panic!(
         "{who} shows {} flows, the NDJSON {}; first NDJSON flows {who} shows otherwise: {missing:#?}; first of {who}'s not in the NDJSON: {extra:#?}",
         got.len(),
@@ -420,14 +438,22 @@ timestamps_utc: true
             start_ms: time("TIMESTAMP_START"),
             end_ms: time("TIMESTAMP_END"),
         };
-        add(&mut counts, flow, num("PACKETS") * rate, num("BYTES") * rate);
+        add(
+            &mut counts,
+            flow,
+            num("PACKETS") * rate,
+            num("BYTES") * rate,
+        );
     }
     (counts, rates)
 }
 
 #[test]
 fn nfacctd_collects_every_record_of_the_ndjson() {
-    let want = from_ndjson(&ndjson(&scratch("nfacctd-want"), &[], &inputs()), Icmp::Ignored);
+    let want = from_ndjson(
+        &ndjson(&scratch("nfacctd-want"), &[], &inputs()),
+        Icmp::Ignored,
+    );
     let (got, rates) = through_nfacctd("nfacctd", &[]);
     assert_same(&got, &want, "nfacctd");
     assert!(rates.iter().all(|r| *r == 1), "{rates:?}");
@@ -471,7 +497,11 @@ fn read_stream(stream: &[u8], mtu: usize) -> usize {
         assert!(m.len() <= mtu, "a message of {} bytes over {mtu}", m.len());
         let sequence = u32::from_be_bytes(m[8..12].try_into().unwrap());
         assert_eq!(sequence, records, "sequence number");
-        assert_eq!(u32::from_be_bytes(m[12..16].try_into().unwrap()), 1, "domain");
+        assert_eq!(
+            u32::from_be_bytes(m[12..16].try_into().unwrap()),
+            1,
+            "domain"
+        );
         let mut sets = &m[16..];
         while !sets.is_empty() {
             let id = u16::from_be_bytes([sets[0], sets[1]]);
@@ -602,7 +632,11 @@ fn tshark_clean(path: &Path, decode_as: &[&str]) -> usize {
     // tshark's IPFIX dissector checks each domain's sequence numbers too
     // (an "Unexpected flow sequence" warning).
     for bad in ["Malformed", "Expert Info (Warning", "Expert Info (Error"] {
-        assert!(!text.contains(bad), "tshark says {bad:?} of {path}:\n{}", &text[..text.len().min(20_000)]);
+        assert!(
+            !text.contains(bad),
+            "tshark says {bad:?} of {path}:\n{}",
+            &text[..text.len().min(20_000)]
+        );
     }
     let mut args = vec!["-r", path, "-T", "fields", "-e", "cflow.packets"];
     args.extend_from_slice(decode_as);
@@ -625,7 +659,14 @@ fn tshark_decodes_every_datagram_and_the_ipfix_file() {
     let port = socket.local_addr().unwrap().port();
     let stats = dir.join("stats.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mirrorflow"))
-        .args(["replay", "-q", "--stats", stats.to_str().unwrap(), "-f", "ipfix"])
+        .args([
+            "replay",
+            "-q",
+            "--stats",
+            stats.to_str().unwrap(),
+            "-f",
+            "ipfix",
+        ])
         .args(["-o", &format!("udp://127.0.0.1:{port}")])
         .args(inputs())
         .spawn()
@@ -662,7 +703,11 @@ fn tshark_decodes_every_datagram_and_the_ipfix_file() {
 
     // The same run as an IPFIX file (RFC 5655), which tshark opens as such.
     let file: PathBuf = dir.join("flows.ipfix");
-    let (_, stats) = replay(&dir, &["-f", "ipfix", "-o", file.to_str().unwrap()], &inputs());
+    let (_, stats) = replay(
+        &dir,
+        &["-f", "ipfix", "-o", file.to_str().unwrap()],
+        &inputs(),
+    );
     assert_eq!(stats["ipfix_records_sent"], records, "{stats}");
     let bytes = std::fs::read(&file).unwrap();
     assert_eq!(read_stream(&bytes, 1400), records);
@@ -675,9 +720,22 @@ fn ipfix_flags_are_checked() {
     let input = input.to_str().unwrap();
     for (args, says) in [
         (vec!["-f", "ipfix"], "-o udp://HOST:PORT"),
-        (vec!["-f", "ipfix", "-o", "udp://127.0.0.1:9", "--ipfix-mtu", "100"], "576"),
+        (
+            vec![
+                "-f",
+                "ipfix",
+                "-o",
+                "udp://127.0.0.1:9",
+                "--ipfix-mtu",
+                "100",
+            ],
+            "576",
+        ),
         (vec!["--template-refresh", "5"], "-f ipfix"),
-        (vec!["-f", "ipfix", "-o", "udp://no-such-host.invalid:9"], "collector address"),
+        (
+            vec!["-f", "ipfix", "-o", "udp://no-such-host.invalid:9"],
+            "collector address",
+        ),
     ] {
         let mut all = vec!["replay", "-q"];
         all.extend_from_slice(&args);
@@ -729,12 +787,19 @@ fn live_export_to_a_closed_port_counts_send_errors_and_runs_on() {
         }
         assert!(Instant::now() < deadline, "no send errors: {metrics:?}");
     };
-    assert!(metrics["mirrorflow_ipfix_records_lost_total"] >= 1.0, "{metrics:?}");
+    assert!(
+        metrics["mirrorflow_ipfix_records_lost_total"] >= 1.0,
+        "{metrics:?}"
+    );
     capture.signal("TERM");
     let (status, _) = capture.wait();
     assert!(status.success(), "{}", capture.stderr());
     let stats: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     let n = |k: &str| stats[k].as_u64().unwrap();
     assert!(n("ipfix_send_errors") >= 2, "{stats}");
-    assert_eq!(n("ipfix_records_sent") + n("ipfix_records_lost"), n("records_written"), "{stats}");
+    assert_eq!(
+        n("ipfix_records_sent") + n("ipfix_records_lost"),
+        n("records_written"),
+        "{stats}"
+    );
 }

@@ -30,7 +30,8 @@ use crate::common::{eth_udp4, fixture, mirrorflow, parse_records, scratch};
 /// Why every test here is ignored by a plain `cargo test`: they run only
 /// when asked for (`-- --ignored`), which scripts/test.sh does as root, so
 /// a run without root shows them as ignored, never as passed.
-pub(crate) const NEEDS_ROOT: &str = "needs root (network namespaces): scripts/test.sh runs it as root";
+pub(crate) const NEEDS_ROOT: &str =
+    "needs root (network namespaces): scripts/test.sh runs it as root";
 
 /// Fails a live test run without root: it was asked for, so it must run.
 pub(crate) fn require_root() {

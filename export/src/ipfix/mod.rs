@@ -23,8 +23,8 @@ use std::{
 
 use flowagg::FlowRecord;
 
-pub use encode::{MAX_MTU, MIN_MTU};
 use encode::{Encoder, Message};
+pub use encode::{MAX_MTU, MIN_MTU};
 
 use crate::{Error, Output, RunInfo};
 
@@ -156,12 +156,12 @@ impl IpfixWriter {
             return Err(Error::Mtu { mtu: options.mtu });
         }
         let transport = match destination {
-            Destination::Udp(addr) => Transport::Udp(udp_socket(*addr).map_err(|source| {
-                Error::Connect {
+            Destination::Udp(addr) => {
+                Transport::Udp(udp_socket(*addr).map_err(|source| Error::Connect {
                     target: format!("udp://{addr}"),
                     source,
-                }
-            })?),
+                })?)
+            }
             Destination::Tcp(addr) => Transport::Tcp(TcpLink::new(*addr)),
             Destination::File(path) => Transport::File(Output::open(path)?),
         };

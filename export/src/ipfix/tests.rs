@@ -208,7 +208,10 @@ fn decode(messages: &[Vec<u8>]) -> Vec<Read> {
         for set in &ipfix.flowsets {
             let id = set.header.header_id;
             let numbers = |fields: &[netflow_parser::variable_versions::ipfix::TemplateField]| {
-                fields.iter().map(|f| f.field_type_number).collect::<Vec<u16>>()
+                fields
+                    .iter()
+                    .map(|f| f.field_type_number)
+                    .collect::<Vec<u16>>()
             };
             let mut records = Vec::new();
             match &set.body {
@@ -320,7 +323,10 @@ fn every_template_decodes_with_each_element_as_the_record_says() {
         match (template - 256) % 3 {
             0 => {
                 let (s, d) = r.key.ports().unwrap();
-                assert_eq!((number(fields, 7), number(fields, 11)), (s.into(), d.into()));
+                assert_eq!(
+                    (number(fields, 7), number(fields, 11)),
+                    (s.into(), d.into())
+                );
             }
             1 => {
                 let (t, c) = r.key.icmp().unwrap();
