@@ -521,3 +521,104 @@ fn the_smallest_mtu_holds_the_templates_and_the_largest_record() {
     assert!(messages[0].len() <= super::MIN_MTU, "{}", messages[0].len());
     assert_eq!(flows(&decode(&messages)).len(), 1);
 }
+
+#[test]
+fn over_udp_templates_are_sent_again_after_the_refresh_time() {
+    let collector = UdpSocket::bind("127.0.0.1:0").unwrap();
+    collector
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let options = IpfixOptions {
+        template_refresh: Duration::ZERO,
+        ..IpfixOptions::default()
+    };
+    let mut writer = IpfixWriter::open(
+        &Destination::Udp(collector.local_addr().unwrap()),
+        &options,
+        &RunInfo::default(),
+        Arc::default(),
+    )
+    .unwrap();
+    let r = record(&tcp4(1), ObservationPoint::default());
+    let mut messages = Vec::new();
+    let mut buf = [0; 65_536];
+    for _ in 0..3 {
+        writer.write(&[r]).unwrap();
+        let n = collector.recv(&mut buf).unwrap();
+        messages.push(buf[..n].to_vec());
+    }
+    for m in decode(&messages) {
+        assert_eq!(m.templates, vec![256, 257, 258, 259, 260, 261]);
+    }
+}
+
+/// A TCP collector that accepts one connection and returns what it read
+/// when the sender closes or after half a second of quiet, closing it.
+fn tcp_collector(listener: std::net::TcpListener) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut bytes = Vec::new();
+        let mut buf = [0; 65_536];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        bytes
+    })
+}
+
+/// Splits a TCP stream into its messages by their length fields.
+fn split(mut stream: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !stream.is_empty() {
+        let len = usize::from(u16::from_be_bytes([stream[2], stream[3]]));
+        out.push(stream[..len].to_vec());
+        stream = &stream[len..];
+    }
+    out
+}
+
+#[test]
+fn over_tcp_a_collector_that_comes_back_gets_a_new_stream() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = tcp_collector(listener);
+    let counters = Arc::new(IpfixCounters::default());
+    let mut writer = IpfixWriter::open(
+        &Destination::Tcp(addr),
+        &IpfixOptions::default(),
+        &RunInfo::default(),
+        Arc::clone(&counters),
+    )
+    .unwrap();
+    let records = one_of_each();
+    writer.write(&records).unwrap();
+    writer.write(&records).unwrap();
+    // The collector reads what was sent and goes away, listener and all.
+    let read = decode(&split(&first.join().unwrap()));
+    assert_eq!((read.len(), read[0].sequence, read[1].sequence), (2, 0, 6));
+    // The first write after that goes into the closed connection (the
+    // kernel takes it, and learns the peer is gone); the next one fails.
+    writer.write(&records).unwrap();
+    writer.write(&records).unwrap();
+    assert!(counters.send_errors.load(Ordering::Relaxed) >= 1);
+    let lost = counters.records_lost.load(Ordering::Relaxed);
+    assert!(lost >= 6, "{lost}");
+    // Back, on the same port: after the back-off (1 s), a new connection,
+    // templates first and sequence numbers from 0.
+    let second = tcp_collector(std::net::TcpListener::bind(addr).unwrap());
+    std::thread::sleep(super::FIRST_BACKOFF + Duration::from_millis(200));
+    writer.write(&records).unwrap();
+    writer.finish().unwrap();
+    let read = decode(&split(&second.join().unwrap()));
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].sequence, 0);
+    assert!(read[0].templates.contains(&256));
+    assert_eq!(flows(&read).len(), 6);
+    assert_eq!(counters.connections.load(Ordering::Relaxed), 2);
+    let sent = counters.records.load(Ordering::Relaxed);
+    assert_eq!(sent + counters.records_lost.load(Ordering::Relaxed), 30);
+}
