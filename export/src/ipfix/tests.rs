@@ -622,3 +622,23 @@ fn over_tcp_a_collector_that_comes_back_gets_a_new_stream() {
     let sent = counters.records.load(Ordering::Relaxed);
     assert_eq!(sent + counters.records_lost.load(Ordering::Relaxed), 30);
 }
+
+#[test]
+fn an_ipv6_collector_address_works() {
+    let collector = UdpSocket::bind("[::1]:0").unwrap();
+    collector
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let target = format!("udp://[::1]:{}", collector.local_addr().unwrap().port());
+    let mut writer = IpfixWriter::open(
+        &Destination::parse(&target).unwrap(),
+        &IpfixOptions::default(),
+        &RunInfo::default(),
+        Arc::default(),
+    )
+    .unwrap();
+    writer.write(&one_of_each()).unwrap();
+    let mut buf = [0; 65_536];
+    let n = collector.recv(&mut buf).unwrap();
+    assert_eq!(flows(&decode(&[buf[..n].to_vec()])).len(), 6);
+}
