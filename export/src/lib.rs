@@ -9,10 +9,10 @@
 //! The principal types are [`Sink`] (an open output of any format),
 //! [`NdjsonWriter`] (records to JSON lines), [`ParquetWriter`] (records to
 //! partitioned, rotated Parquet files), [`IpfixWriter`] (records to IPFIX
-//! messages for a collector or an IPFIX file, docs/ipfix.md), [`AtomicFile`] (temporary name,
-//! fsync, rename) and [`Output`] (stdout or an atomic file), with [`RunInfo`]
-//! carrying what every record repeats. [`schema`] is the one table of field
-//! names and types that both writers read.
+//! messages for a collector or an IPFIX file, docs/ipfix.md), [`AtomicFile`]
+//! (temporary name, fsync, rename) and [`Output`] (stdout or an atomic file),
+//! with [`RunInfo`] carrying what every record repeats. [`schema`] is the one
+//! table of field names and types that the NDJSON and Parquet writers read.
 //!
 //! ```
 //! use export::{NdjsonWriter, RunInfo};

@@ -1,10 +1,8 @@
 //! Where the records of a run go, in the format asked for.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use flowagg::FlowRecord;
-
-use std::sync::Arc;
 
 use crate::{
     Destination, Error, IpfixCounters, IpfixOptions, IpfixWriter, NdjsonWriter, Output,
