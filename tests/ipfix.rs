@@ -43,23 +43,23 @@ const FIXTURES: &[&str] = &[
 /// What a collector keeps of a record: the flow, where it was seen, and
 /// its times in ms (IPFIX's flowStart/EndMilliseconds).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Flow {
-    src: IpAddr,
-    dst: IpAddr,
+pub(crate) struct Flow {
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
     /// Source port; 0 where the protocol has none (ICMP too).
-    src_port: u16,
+    pub(crate) src_port: u16,
     /// Destination port; for ICMP, type × 256 + code from icmpTypeCode,
     /// as nfdump shows it (pmacct 1.7 does not read icmpTypeCode: 0).
-    dst_port: u16,
-    proto: u8,
-    interface: u32,
-    start_ms: u64,
-    end_ms: u64,
+    pub(crate) dst_port: u16,
+    pub(crate) proto: u8,
+    pub(crate) interface: u32,
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
 }
 
 /// Packets and bytes by flow, summed over records of the same flow (pmacct
 /// sums records of equal keys; late records of an interval share a flow).
-type Counts = BTreeMap<Flow, (u64, u64)>;
+pub(crate) type Counts = BTreeMap<Flow, (u64, u64)>;
 
 fn add(counts: &mut Counts, flow: Flow, packets: u64, bytes: u64) {
     let entry = counts.entry(flow).or_default();
@@ -146,7 +146,7 @@ fn ndjson(dir: &Path, flags: &[&str], inputs: &[String]) -> Vec<Value> {
 }
 
 /// A UDP port nothing listens on now.
-fn free_udp_port() -> u16 {
+pub(crate) fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -155,9 +155,19 @@ fn free_udp_port() -> u16 {
 }
 
 /// The receive queue (bytes) and drop count of the UDP socket bound to
-/// `port`, from /proc/net/udp; `None` while none is bound.
-fn udp_queue(port: u16) -> Option<(u64, u64)> {
-    let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+/// `port`, from /proc/net/udp (of network namespace `netns`, if given);
+/// `None` while none is bound.
+fn udp_queue(netns: Option<&str>, port: u16) -> Option<(u64, u64)> {
+    let table = match netns {
+        None => std::fs::read_to_string("/proc/net/udp").unwrap(),
+        Some(ns) => {
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "cat", "/proc/net/udp"])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
     let port = format!(":{port:04X}");
     table.lines().skip(1).find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -178,18 +188,35 @@ fn wait_for(what: &str, mut test: impl FnMut() -> bool) {
 }
 
 /// A collector daemon, killed if the test fails before it is stopped.
-struct Daemon {
+pub(crate) struct Daemon {
     name: &'static str,
     child: Option<Child>,
     port: u16,
+    /// The network namespace it runs in, if not this process's.
+    netns: Option<String>,
 }
 
 impl Daemon {
-    /// Starts `program ARGS…`, failing clearly if it is not installed, and
-    /// waits until it listens on `port`.
-    fn start(name: &'static str, package: &str, args: &[&str], port: u16, log: &Path) -> Self {
+    /// Starts `program ARGS…` (in network namespace `netns`, if given),
+    /// failing clearly if it is not installed, and waits until it listens
+    /// on `port`.
+    pub(crate) fn start(
+        name: &'static str,
+        package: &str,
+        args: &[&str],
+        (netns, port): (Option<&str>, u16),
+        log: &Path,
+    ) -> Self {
         let log = std::fs::File::create(log).unwrap();
-        let child = Command::new(name)
+        let mut command = match netns {
+            None => Command::new(name),
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns, name]);
+                command
+            }
+        };
+        let child = command
             .args(args)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -204,24 +231,25 @@ impl Daemon {
             name,
             child: Some(child),
             port,
+            netns: netns.map(str::to_owned),
         };
         wait_for(&format!("{name} to listen on port {port}"), || {
             if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("{name} exited at start: {status}");
+                panic!("{name} exited at start ({status}): is Debian's {package} installed?");
             }
-            udp_queue(port).is_some()
+            udp_queue(netns, port).is_some()
         });
         daemon
     }
 
     /// Waits until the daemon has read every datagram sent to it, then
     /// stops it with `signal` (it writes what it holds) and waits for it.
-    fn stop(mut self, signal: &str) -> u64 {
-        let port = self.port;
+    pub(crate) fn stop(mut self, signal: &str) -> u64 {
+        let (port, netns) = (self.port, self.netns.clone());
         wait_for(&format!("{} to read its socket", self.name), || {
-            udp_queue(port).is_some_and(|(queued, _)| queued == 0)
+            udp_queue(netns.as_deref(), port).is_some_and(|(queued, _)| queued == 0)
         });
-        let drops = udp_queue(port).unwrap().1;
+        let drops = udp_queue(netns.as_deref(), port).unwrap().1;
         let mut child = self.child.take().unwrap();
         let sent = Command::new("kill")
             .args([signal, &child.id().to_string()])
@@ -272,7 +300,7 @@ fn through_nfcapd(test: &str, flags: &[&str]) -> (Counts, String) {
             "-t",
             "3600",
         ],
-        port,
+        (None, port),
         &log,
     );
     let target = format!("udp://127.0.0.1:{port}");
@@ -282,6 +310,11 @@ fn through_nfcapd(test: &str, flags: &[&str]) -> (Counts, String) {
     assert_eq!(stats["ipfix_send_errors"], 0, "{stats}");
     let drops = daemon.stop("-TERM");
     assert_eq!(drops, 0, "nfcapd's socket dropped datagrams");
+    (read_nfdump(&flows), std::fs::read_to_string(&log).unwrap())
+}
+
+/// The records of the nfcapd files in `flows`, as `nfdump -o json` shows them.
+pub(crate) fn read_nfdump(flows: &Path) -> Counts {
     let out = Command::new("nfdump")
         .env("TZ", "UTC")
         .args(["-R", flows.to_str().unwrap(), "-o", "json"])
@@ -318,7 +351,7 @@ fn through_nfcapd(test: &str, flags: &[&str]) -> (Counts, String) {
         };
         add(&mut counts, flow, n("in_packets"), n("in_bytes"));
     }
-    (counts, std::fs::read_to_string(&log).unwrap())
+    counts
 }
 
 /// Compares two sets of records, showing the first differences.
@@ -396,7 +429,7 @@ timestamps_utc: true
         "nfacctd",
         "pmacct",
         &["-f", config.to_str().unwrap()],
-        port,
+        (None, port),
         &dir.join("nfacctd.log"),
     );
     let target = format!("udp://127.0.0.1:{port}");
@@ -744,62 +777,4 @@ fn ipfix_flags_are_checked() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
-}
-
-#[test]
-#[ignore = "needs root (network namespaces): scripts/test.sh runs it as root"]
-fn live_export_to_a_closed_port_counts_send_errors_and_runs_on() {
-    use crate::live::{live, require_root, samples, scrape, send, udp_frame, Netns};
-    require_root();
-    let dir = scratch("ipfix-live");
-    let ns = Netns::new("ipfix");
-    ns.veth_pair();
-    let stats = dir.join("stats.json");
-    // Nothing listens on 127.0.0.1:4739 in the namespace: the kernel
-    // answers each datagram with port unreachable.
-    let mut capture = live(
-        &ns,
-        &[
-            "-i",
-            "veth1",
-            "--interval",
-            "1",
-            "--lateness",
-            "0",
-            "-f",
-            "ipfix",
-            "-o",
-            "udp://127.0.0.1:4739",
-            "--metrics",
-            "127.0.0.1:9750",
-            "--stats",
-            stats.to_str().unwrap(),
-        ],
-    );
-    // Each round of frames closes in its own interval, so each is a message.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let metrics = loop {
-        send(&ns, "veth0", &udp_frame(5004, 100), 10);
-        std::thread::sleep(Duration::from_millis(1500));
-        let metrics = samples(&scrape(&ns, "/metrics").1);
-        if metrics.get("mirrorflow_ipfix_send_errors_total") >= Some(&2.0) {
-            break metrics;
-        }
-        assert!(Instant::now() < deadline, "no send errors: {metrics:?}");
-    };
-    assert!(
-        metrics["mirrorflow_ipfix_records_lost_total"] >= 1.0,
-        "{metrics:?}"
-    );
-    capture.signal("TERM");
-    let (status, _) = capture.wait();
-    assert!(status.success(), "{}", capture.stderr());
-    let stats: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
-    let n = |k: &str| stats[k].as_u64().unwrap();
-    assert!(n("ipfix_send_errors") >= 2, "{stats}");
-    assert_eq!(
-        n("ipfix_records_sent") + n("ipfix_records_lost"),
-        n("records_written"),
-        "{stats}"
-    );
 }

@@ -75,6 +75,11 @@ impl Netns {
         ns
     }
 
+    /// The namespace's name (for `ip netns exec NAME`).
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `program args` inside the namespace.
     fn command(&self, program: &str) -> Command {
         let mut command = Command::new("ip");

@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod intervals;
 mod ipfix;
+mod ipfix_live;
 mod live;
 mod regression;
 mod replay;
