@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the per-packet path: decoding, the flow table, the
-//! NDJSON encoder, and read → decode → observe → aggregate over a generated
+//! NDJSON and IPFIX encoders, and read → decode → observe → aggregate over a generated
 //! trace larger than the cache. Figures come out as packets/s (elements) or
 //! records/s.
 
@@ -13,7 +13,7 @@ use capture::{
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
-use export::{NdjsonWriter, RunInfo};
+use export::{Destination, IpfixOptions, IpfixWriter, NdjsonWriter, RunInfo};
 use flowagg::{
     AggConfig, Aggregator, FlowRecord, LocalShards, Observation, ObservationPoints, Observer, Shard,
 };
@@ -218,6 +218,26 @@ fn bench_ndjson(c: &mut Criterion) {
             writer.write(&records).unwrap();
         })
     });
+    // IPFIX to a local UDP socket that is never read (the kernel drops what
+    // overflows it: the cost measured is encoding and sending), and to a file.
+    let collector = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let destinations = [
+        (
+            "ipfix_udp",
+            Destination::Udp(collector.local_addr().unwrap()),
+        ),
+        ("ipfix_file", Destination::File("/dev/null".into())),
+    ];
+    for (name, destination) in destinations {
+        let mut writer = IpfixWriter::open(
+            &destination,
+            &IpfixOptions::default(),
+            &RunInfo::default(),
+            Default::default(),
+        )
+        .unwrap();
+        group.bench_function(name, |b| b.iter(|| writer.write(&records).unwrap()));
+    }
     group.finish();
 }
 

@@ -4,8 +4,9 @@
 #   sh scripts/deps.sh        libpcap-dev (mirrorflow links libpcap for live capture)
 #   sh scripts/deps.sh test   also what the test suite starts: tshark, iproute2,
 #                             tcpreplay, python3 + pip, curl, GNU time, Java 17+
-#                             (Spark), the five compressors, and the Python
-#                             packages duckdb, pyarrow and pyspark (pinned)
+#                             (Spark), the five compressors, nfdump and pmacct
+#                             (IPFIX collectors), and the Python packages
+#                             duckdb, pyarrow and pyspark (pinned)
 set -eu
 
 packages=libpcap-dev
@@ -13,8 +14,9 @@ if [ "${1:-}" = test ]; then
     # tests/live.rs: namespaces, veth pairs and tc (iproute2), fixtures sent
     # onto a veth (tcpreplay), senders and peers (python3), the metrics
     # endpoint (curl); tests/compressed.rs: gzip, zstd, xz, bzip2, lz4 and
-    # GNU time (peak memory); tests/interop/check.py: pip, Java for Spark.
-    packages="$packages tshark iproute2 tcpreplay python3 python3-pip curl time gzip zstd xz-utils bzip2 lz4"
+    # GNU time (peak memory); tests/interop/check.py: pip, Java for Spark;
+    # tests/ipfix.rs: the collectors nfcapd (nfdump) and nfacctd (pmacct).
+    packages="$packages tshark iproute2 tcpreplay python3 python3-pip curl time gzip zstd xz-utils bzip2 lz4 nfdump pmacct"
     java_ok=no
     if command -v java >/dev/null 2>&1; then
         # "17.0.15" or "1.8.0_392": the feature release is the first field,

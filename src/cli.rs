@@ -64,7 +64,8 @@ pub struct LiveArgs {
 /// Options shared by `replay` and `live` (docs/cli.md).
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// File to write (- for stdout); with -f parquet, the folder to write (required).
+    /// File to write (- for stdout); with -f parquet, the folder to write (required); with
+    /// -f ipfix, udp://HOST:PORT, tcp://HOST:PORT or FILE.ipfix.
     #[arg(short = 'o', long = "out", default_value = "-", value_name = "PATH")]
     pub out: PathBuf,
     /// Output format.
@@ -118,6 +119,13 @@ pub struct RunArgs {
     /// Parquet: start a new file when the one being written has been open N seconds (wall clock).
     #[arg(long = "rotate-secs", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub rotate_secs: Option<u64>,
+    /// IPFIX over UDP: send the templates again every SECS seconds [default: 60].
+    #[arg(long = "template-refresh", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub template_refresh: Option<u64>,
+    /// IPFIX: largest message in bytes, under the path MTU to the collector [default: 1400].
+    #[arg(long = "ipfix-mtu", value_name = "BYTES",
+          value_parser = clap::value_parser!(u16).range(export::ipfix::MIN_MTU as i64..))]
+    pub ipfix_mtu: Option<u16>,
 }
 
 /// `--compression` values (docs/cli.md).
@@ -168,4 +176,6 @@ pub enum Format {
     Json,
     /// Hive-partitioned Parquet files in the folder given by -o.
     Parquet,
+    /// IPFIX (RFC 7011) to a collector (-o udp://HOST:PORT or tcp://HOST:PORT) or an IPFIX file.
+    Ipfix,
 }

@@ -121,7 +121,9 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let sink = open_sink(run, run_info)?;
+    let threads = run.threads();
+    let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
+    let sink = open_sink(run, run_info, &counters)?;
     let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let total: Option<u64> = inputs.iter().map(|i| i.len()).sum();
         let bar = ProgressBar::new(total.unwrap_or(0));
@@ -133,12 +135,11 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         );
         bar
     });
-    let threads = run.threads();
     let options = Options {
         threads,
         quiet: run.quiet,
         bar: progress,
-        counters: Arc::new(Counters::new(pipeline::shards_for(threads))),
+        counters: Arc::clone(&counters),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let signals = watch_signals(
@@ -149,7 +150,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let source = Source::Files { inputs, stop };
     let outcome = pipeline::run(source, &config, &decode, sink, options);
     signals.close();
-    report(run, &outcome?)
+    report(run, outcome?, &counters)
 }
 
 /// `live`: everything that can fail is checked (interface, permission,
@@ -172,9 +173,9 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
         interval_secs: config.interval_secs,
         inputs: vec![format!("live:{}", args.interface)],
     };
-    let sink = open_sink(run, run_info)?;
     let threads = run.threads();
     let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
+    let sink = open_sink(run, run_info, &counters)?;
     let metrics = args
         .metrics
         .as_deref()
@@ -221,12 +222,12 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
         threads,
         quiet: run.quiet,
         bar,
-        counters,
+        counters: Arc::clone(&counters),
     };
     let outcome = pipeline::run(source, &config, &decode, sink, options);
     drop(metrics);
     signals.close();
-    report(run, &outcome?)
+    report(run, outcome?, &counters)
 }
 
 /// SIGINT and SIGTERM stop a live capture or a replay: the first sets
@@ -260,8 +261,12 @@ fn watch_signals(
     Ok(handle)
 }
 
-/// Statistics to `--stats` and stderr, damage messages, and the exit status.
-fn report(run: &RunArgs, outcome: &pipeline::Outcome) -> Result<ExitCode> {
+/// Statistics to `--stats` and stderr (with what the IPFIX export sent and
+/// lost, if any), damage messages, and the exit status.
+fn report(run: &RunArgs, mut outcome: pipeline::Outcome, counters: &Counters) -> Result<ExitCode> {
+    if let Some(ipfix) = counters.ipfix.get() {
+        outcome.stats.add_ipfix(ipfix);
+    }
     if let Some(path) = &run.stats {
         let json = serde_json::to_vec_pretty(&outcome.stats)?;
         std::fs::write(path, json)
@@ -287,21 +292,32 @@ fn report(run: &RunArgs, outcome: &pipeline::Outcome) -> Result<ExitCode> {
 }
 
 /// The output of `-f`/`-o`, opened now so that an unwritable one fails
-/// before any packet is read.
-fn open_sink(run: &RunArgs, info: export::RunInfo) -> Result<export::Sink> {
+/// before any packet is read. An IPFIX export's counters go to `counters`,
+/// for the statistics and the metrics.
+fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Result<export::Sink> {
+    let parquet_only = [
+        ("--compression", run.compression.is_some()),
+        ("--rotate-mb", run.rotate_mb.is_some()),
+        ("--rotate-secs", run.rotate_secs.is_some()),
+    ];
+    let ipfix_only = [
+        ("--template-refresh", run.template_refresh.is_some()),
+        ("--ipfix-mtu", run.ipfix_mtu.is_some()),
+    ];
+    let misplaced = |flags: &[(&'static str, bool)], format: &str| -> Result<()> {
+        match flags.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => anyhow::bail!("{flag} is an option of -f {format}"),
+            None => Ok(()),
+        }
+    };
     match run.format {
         Format::Json => {
-            let parquet_only = [
-                ("--compression", run.compression.is_some()),
-                ("--rotate-mb", run.rotate_mb.is_some()),
-                ("--rotate-secs", run.rotate_secs.is_some()),
-            ];
-            if let Some((flag, _)) = parquet_only.iter().find(|(_, given)| *given) {
-                anyhow::bail!("{flag} is a Parquet option: add -f parquet");
-            }
+            misplaced(&parquet_only, "parquet")?;
+            misplaced(&ipfix_only, "ipfix")?;
             Ok(export::Sink::ndjson(&run.out, info)?)
         }
         Format::Parquet => {
+            misplaced(&ipfix_only, "ipfix")?;
             if run.out == std::path::Path::new("-") {
                 anyhow::bail!("-f parquet writes a folder of files: give it with -o DIR");
             }
@@ -315,6 +331,25 @@ fn open_sink(run: &RunArgs, info: export::RunInfo) -> Result<export::Sink> {
                 rotate_after: run.rotate_secs.map(std::time::Duration::from_secs),
             };
             Ok(export::Sink::parquet(&run.out, options, info)?)
+        }
+        Format::Ipfix => {
+            misplaced(&parquet_only, "parquet")?;
+            let out = run.out.to_str().context("-o is not UTF-8")?;
+            if out == "-" {
+                anyhow::bail!(
+                    "-f ipfix sends to a collector or writes a file: give -o udp://HOST:PORT, tcp://HOST:PORT or FILE.ipfix"
+                );
+            }
+            let destination = export::Destination::parse(out)?;
+            let defaults = export::IpfixOptions::default();
+            let options = export::IpfixOptions {
+                mtu: run.ipfix_mtu.map_or(defaults.mtu, usize::from),
+                template_refresh: run
+                    .template_refresh
+                    .map_or(defaults.template_refresh, std::time::Duration::from_secs),
+            };
+            let ipfix = Arc::clone(counters.ipfix.get_or_init(Default::default));
+            Ok(export::Sink::ipfix(&destination, &options, info, ipfix)?)
         }
     }
 }

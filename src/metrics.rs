@@ -12,7 +12,7 @@ use std::{
     fmt::Write as _,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
     },
     thread::{self, JoinHandle},
 };
@@ -59,6 +59,8 @@ pub struct Counters {
     pub interval_lag_nanos: AtomicU64,
     /// The decoder's per-reason counts, as of the reader's last tick.
     pub decode: Mutex<DecodeStats>,
+    /// What an IPFIX export sent and lost (set when the output is IPFIX).
+    pub ipfix: OnceLock<Arc<export::IpfixCounters>>,
 }
 
 impl Counters {
@@ -78,6 +80,7 @@ impl Counters {
             interface_drops: AtomicU64::new(0),
             interval_lag_nanos: AtomicU64::new(NO_LAG),
             decode: Mutex::new(DecodeStats::default()),
+            ipfix: OnceLock::new(),
         }
     }
 
@@ -187,6 +190,37 @@ impl Counters {
             "Aggregation intervals closed.",
             &load(&self.intervals_closed),
         );
+        if let Some(ipfix) = self.ipfix.get() {
+            for (name, help, value) in [
+                (
+                    "mirrorflow_ipfix_messages_total",
+                    "IPFIX messages sent to the collector or written.",
+                    &ipfix.messages,
+                ),
+                (
+                    "mirrorflow_ipfix_records_total",
+                    "Flow records in the IPFIX messages sent.",
+                    &ipfix.records,
+                ),
+                (
+                    "mirrorflow_ipfix_send_errors_total",
+                    "IPFIX sends that failed (collector port closed, TCP down).",
+                    &ipfix.send_errors,
+                ),
+                (
+                    "mirrorflow_ipfix_records_lost_total",
+                    "Flow records in IPFIX messages that could not be sent.",
+                    &ipfix.records_lost,
+                ),
+                (
+                    "mirrorflow_ipfix_connections_total",
+                    "TCP connections made to the IPFIX collector.",
+                    &ipfix.connections,
+                ),
+            ] {
+                one(&mut out, name, "counter", help, &load(value));
+            }
+        }
         let lag = load(&self.interval_lag_nanos);
         if lag != NO_LAG {
             one(

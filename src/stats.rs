@@ -1,7 +1,7 @@
 //! The end-of-run statistics (docs/record.md, "Run statistics"): a table on
 //! stderr, JSON with `--stats`.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{collections::BTreeMap, fmt, sync::atomic::Ordering, time::Duration};
 
 use capture::{source::LiveStats, stats::DecodeStats, ErrorKind};
 use flowagg::{ObserverStats, ShardStats};
@@ -54,6 +54,22 @@ pub struct RunStats {
     /// Live: packets the interface or its driver dropped (`ps_ifdrop`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface_drops: Option<u64>,
+    /// IPFIX: messages sent to the collector or written to the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix_messages_sent: Option<u64>,
+    /// IPFIX: flow records in those messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix_records_sent: Option<u64>,
+    /// IPFIX: failed sends (UDP errors such as a closed collector port, TCP
+    /// writes and connection attempts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix_send_errors: Option<u64>,
+    /// IPFIX: flow records in messages that could not be sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix_records_lost: Option<u64>,
+    /// IPFIX over TCP: connections made to the collector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix_connections: Option<u64>,
     /// Wall-clock run time in seconds.
     pub run_time_secs: f64,
     /// Packets read per second of run time.
@@ -96,6 +112,16 @@ impl RunStats {
         self.kernel_received = Some(live.received);
         self.kernel_drops = Some(live.kernel_drops);
         self.interface_drops = Some(live.interface_drops);
+    }
+
+    /// Adds what the IPFIX export sent and lost.
+    pub fn add_ipfix(&mut self, ipfix: &export::IpfixCounters) {
+        let load = |a: &std::sync::atomic::AtomicU64| Some(a.load(Ordering::Relaxed));
+        self.ipfix_messages_sent = load(&ipfix.messages);
+        self.ipfix_records_sent = load(&ipfix.records);
+        self.ipfix_send_errors = load(&ipfix.send_errors);
+        self.ipfix_records_lost = load(&ipfix.records_lost);
+        self.ipfix_connections = load(&ipfix.connections);
     }
 
     /// Sets the run time and the rate derived from it.
@@ -153,12 +179,29 @@ impl fmt::Display for RunStats {
         row(f, "sampled out", self.sampled_out)?;
         row(f, "records written", self.records_written)?;
         row(f, "intervals closed", self.intervals_closed)?;
+        let ipfix = [
+            ("IPFIX messages sent", self.ipfix_messages_sent),
+            ("IPFIX records sent", self.ipfix_records_sent),
+            ("IPFIX send errors", self.ipfix_send_errors),
+            ("IPFIX records lost", self.ipfix_records_lost),
+        ];
+        for (name, value) in ipfix {
+            if let Some(value) = value {
+                row(f, name, value)?;
+            }
+        }
         writeln!(f, "  {:<28}{:>14.3}", "run time (s)", self.run_time_secs)?;
         writeln!(f, "  {:<28}{:>14.0}", "packets/s", self.packets_per_sec)?;
         if self.kernel_drops.is_some_and(|d| d > 0) {
             writeln!(
                 f,
                 "mirrorflow: the kernel dropped packets mirrorflow was too slow to read: their flows are undercounted; raise --buffer-mb or --threads, narrow --bpf, or lower --snaplen"
+            )?;
+        }
+        if self.ipfix_records_lost.is_some_and(|lost| lost > 0) {
+            writeln!(
+                f,
+                "mirrorflow: IPFIX records were lost: the collector could not be reached (docs/ipfix.md, \"When the collector is down\")"
             )?;
         }
         if self.interface_drops.is_some_and(|d| d > 0) {

@@ -4,6 +4,7 @@
 //! tcpreplay, python3 and curl: scripts/deps.sh installs them. They are
 //! `#[ignore]`d, so a plain `cargo test` lists them as ignored; scripts/test.sh
 //! runs them (`-- --ignored`) when it is root, and says so when it is not.
+//! tests/ipfix.rs borrows the namespace helpers for its live test.
 //!
 //! Every namespace has IPv6 switched off before its interfaces come up, so
 //! the kernel sends nothing of its own (router solicitations, MLD) and the
@@ -29,10 +30,11 @@ use crate::common::{eth_udp4, fixture, mirrorflow, parse_records, scratch};
 /// Why every test here is ignored by a plain `cargo test`: they run only
 /// when asked for (`-- --ignored`), which scripts/test.sh does as root, so
 /// a run without root shows them as ignored, never as passed.
-const NEEDS_ROOT: &str = "needs root (network namespaces): scripts/test.sh runs it as root";
+pub(crate) const NEEDS_ROOT: &str =
+    "needs root (network namespaces): scripts/test.sh runs it as root";
 
 /// Fails a live test run without root: it was asked for, so it must run.
-fn require_root() {
+pub(crate) fn require_root() {
     let uid = Command::new("id").arg("-u").output().expect("run id");
     assert!(
         String::from_utf8_lossy(&uid.stdout).trim() == "0",
@@ -53,12 +55,12 @@ fn run(program: &str, args: &[&str]) {
 }
 
 /// A network namespace of this test, deleted on drop.
-struct Netns {
+pub(crate) struct Netns {
     name: String,
 }
 
 impl Netns {
-    fn new(tag: &str) -> Netns {
+    pub(crate) fn new(tag: &str) -> Netns {
         let name = format!("mf-{}-{tag}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         run("ip", &["netns", "add", &name]);
@@ -71,6 +73,11 @@ impl Netns {
         ]);
         ns.exec(&["ip", "link", "set", "lo", "up"]);
         ns
+    }
+
+    /// The namespace's name (for `ip netns exec NAME`).
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     /// `program args` inside the namespace.
@@ -89,7 +96,7 @@ impl Netns {
 
     /// A veth pair `veth0`–`veth1` inside the namespace, both up, MTU 9000
     /// (fixtures hold frames larger than 1514 bytes).
-    fn veth_pair(&self) {
+    pub(crate) fn veth_pair(&self) {
         self.exec(&[
             "ip", "link", "add", "veth0", "mtu", "9000", "type", "veth", "peer", "name", "veth1",
             "mtu", "9000",
@@ -109,7 +116,7 @@ impl Drop for Netns {
 
 /// A child process killed on drop (declare it after its namespace, so it
 /// dies first).
-struct Running {
+pub(crate) struct Running {
     child: Child,
     stdout: Receiver<(SystemTime, String)>,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -148,7 +155,7 @@ impl Running {
         }
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
     }
 
@@ -170,7 +177,7 @@ impl Running {
     }
 
     /// `kill -SIGNAL` (`ip netns exec` execs its command: the pid is the program's).
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         run(
             "kill",
             &[&format!("-{signal}"), &self.child.id().to_string()],
@@ -178,7 +185,7 @@ impl Running {
     }
 
     /// Waits for the exit (at most 30 s) and returns the rest of stdout.
-    fn wait(&mut self) -> (ExitStatus, Vec<String>) {
+    pub(crate) fn wait(&mut self) -> (ExitStatus, Vec<String>) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -209,7 +216,7 @@ impl Drop for Running {
 }
 
 /// `mirrorflow live ARGS` inside `ns`, once it says it is capturing.
-fn live(ns: &Netns, args: &[&str]) -> Running {
+pub(crate) fn live(ns: &Netns, args: &[&str]) -> Running {
     let mut command = ns.command(env!("CARGO_BIN_EXE_mirrorflow"));
     command.arg("live").args(args);
     let mut running = Running::spawn(command);
@@ -294,7 +301,7 @@ fn sender(ns: &Netns, iface: &str, frame: &[u8], count: u64, every: u64, pause: 
 }
 
 /// Sends `count` copies of `frame` and waits until they are sent.
-fn send(ns: &Netns, iface: &str, frame: &[u8], count: u64) {
+pub(crate) fn send(ns: &Netns, iface: &str, frame: &[u8], count: u64) {
     let mut sender = sender(ns, iface, frame, count, count.max(1), 0.0);
     let (status, lines) = sender.wait();
     assert!(status.success(), "sender: {}", sender.stderr());
@@ -336,7 +343,7 @@ fn sum(records: &[Value], field: &str) -> u64 {
 }
 
 /// A UDP frame of flow 192.0.2.1:`sport` → 192.0.2.2:9 with `payload` bytes.
-fn udp_frame(sport: u16, payload: usize) -> Vec<u8> {
+pub(crate) fn udp_frame(sport: u16, payload: usize) -> Vec<u8> {
     eth_udp4([192, 0, 2, 1], [192, 0, 2, 2], sport, 9, payload)
 }
 
@@ -677,7 +684,7 @@ fn issue_7_quiet_link_closes_the_last_interval_on_the_wall_clock() {
 }
 
 /// The metrics page, fetched with curl inside the namespace.
-fn scrape(ns: &Netns, path: &str) -> (String, String) {
+pub(crate) fn scrape(ns: &Netns, path: &str) -> (String, String) {
     let out = ns
         .command("curl")
         .args(["-s", "-D", "-", &format!("http://127.0.0.1:9750{path}")])
@@ -689,7 +696,7 @@ fn scrape(ns: &Netns, path: &str) -> (String, String) {
 }
 
 /// Sample values by series name (labels included).
-fn samples(body: &str) -> BTreeMap<String, f64> {
+pub(crate) fn samples(body: &str) -> BTreeMap<String, f64> {
     body.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {

@@ -7,6 +7,8 @@ mod encap;
 mod errors;
 mod export;
 mod intervals;
+mod ipfix;
+mod ipfix_live;
 mod live;
 mod regression;
 mod replay;

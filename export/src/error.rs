@@ -49,6 +49,29 @@ pub enum Error {
         /// What the Parquet writer said.
         source: ParquetError,
     },
+    /// An IPFIX collector address (`udp://HOST:PORT`, `tcp://HOST:PORT`)
+    /// could not be read or resolved.
+    #[error("cannot use '{text}' as a collector address (write udp://HOST:PORT or tcp://HOST:PORT, IPv6 as [ADDR]:PORT)")]
+    Address {
+        /// The address as given.
+        text: String,
+        /// Why it could not be resolved.
+        source: io::Error,
+    },
+    /// The UDP socket to the collector could not be opened.
+    #[error("cannot open a socket to '{target}'")]
+    Connect {
+        /// The collector.
+        target: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// `--ipfix-mtu` out of range.
+    #[error("an IPFIX message of at most {mtu} bytes cannot hold the templates: give --ipfix-mtu from {min} to {max}", min = crate::ipfix::MIN_MTU, max = crate::ipfix::MAX_MTU)]
+    Mtu {
+        /// The size asked for.
+        mtu: usize,
+    },
     /// Records could not be assembled into Arrow arrays (a bug: the arrays do
     /// not match the schema).
     #[error("cannot build a batch of records")]
@@ -63,6 +86,9 @@ impl Error {
                 source.kind() == io::ErrorKind::BrokenPipe
             }
             Error::Create { .. }
+            | Error::Address { .. }
+            | Error::Connect { .. }
+            | Error::Mtu { .. }
             | Error::NotAFolder { .. }
             | Error::Parquet { .. }
             | Error::Arrow(_) => false,

@@ -6,12 +6,13 @@
 //! Hive-partitioned Parquet files, each of which appears only when complete
 //! (§5).
 //!
-//! The principal types are [`Sink`] (an open output of either format),
+//! The principal types are [`Sink`] (an open output of any format),
 //! [`NdjsonWriter`] (records to JSON lines), [`ParquetWriter`] (records to
-//! partitioned, rotated Parquet files), [`AtomicFile`] (temporary name,
-//! fsync, rename) and [`Output`] (stdout or an atomic file), with [`RunInfo`]
-//! carrying what every record repeats. [`schema`] is the one table of field
-//! names and types that both writers read.
+//! partitioned, rotated Parquet files), [`IpfixWriter`] (records to IPFIX
+//! messages for a collector or an IPFIX file, docs/ipfix.md), [`AtomicFile`]
+//! (temporary name, fsync, rename) and [`Output`] (stdout or an atomic file),
+//! with [`RunInfo`] carrying what every record repeats. [`schema`] is the one
+//! table of field names and types that the NDJSON and Parquet writers read.
 //!
 //! ```
 //! use export::{NdjsonWriter, RunInfo};
@@ -23,6 +24,7 @@
 mod decimal;
 mod error;
 mod file;
+pub mod ipfix;
 mod ndjson;
 mod parquet;
 pub mod schema;
@@ -31,6 +33,7 @@ mod time;
 
 pub use error::Error;
 pub use file::{AtomicFile, Output};
+pub use ipfix::{Destination, IpfixCounters, IpfixOptions, IpfixWriter};
 pub use ndjson::NdjsonWriter;
 pub use parquet::{
     Compression, ParquetOptions, ParquetWriter, BATCH_ROWS, ROW_GROUP_BYTES, ROW_GROUP_ROWS,

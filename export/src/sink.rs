@@ -1,10 +1,13 @@
 //! Where the records of a run go, in the format asked for.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use flowagg::FlowRecord;
 
-use crate::{Error, NdjsonWriter, Output, ParquetOptions, ParquetWriter, RunInfo};
+use crate::{
+    Destination, Error, IpfixCounters, IpfixOptions, IpfixWriter, NdjsonWriter, Output,
+    ParquetOptions, ParquetWriter, RunInfo,
+};
 
 /// An open output of one format. Write batches of records as intervals
 /// close, then [`Sink::finish`]: only then do files appear under their final
@@ -17,6 +20,9 @@ pub enum Sink {
     /// Hive-partitioned Parquet files in a folder (boxed: the writer and its
     /// properties are large, and a `Sink` is moved into the pipeline).
     Parquet(Box<ParquetWriter>),
+    /// IPFIX messages to a collector or an IPFIX file (boxed: the encoder
+    /// holds its message buffer and templates).
+    Ipfix(Box<IpfixWriter>),
 }
 
 impl Sink {
@@ -31,6 +37,17 @@ impl Sink {
         ParquetWriter::create(dir, options, run).map(|w| Sink::Parquet(Box::new(w)))
     }
 
+    /// IPFIX to `destination`, counting what is sent and lost in `counters`.
+    /// Fails now if the file cannot be created or the socket opened.
+    pub fn ipfix(
+        destination: &Destination,
+        options: &IpfixOptions,
+        run: RunInfo,
+        counters: Arc<IpfixCounters>,
+    ) -> Result<Self, Error> {
+        IpfixWriter::open(destination, options, &run, counters).map(|w| Sink::Ipfix(Box::new(w)))
+    }
+
     /// Writes records.
     pub fn write(&mut self, records: &[FlowRecord]) -> Result<(), Error> {
         match self {
@@ -38,6 +55,7 @@ impl Sink {
                 .write(records)
                 .map_err(|source| writer.get_ref().write_error(source)),
             Sink::Parquet(writer) => writer.write(records),
+            Sink::Ipfix(writer) => writer.write(records),
         }
     }
 
@@ -45,13 +63,14 @@ impl Sink {
     /// tick: NDJSON is handed to the operating system, so a reader of stdout
     /// or a pipe sees each closing's lines at once; a Parquet file due for
     /// rotation (`--rotate-secs`) is closed and renamed even when no record
-    /// arrives.
+    /// arrives; IPFIX templates due for their refresh are sent.
     pub fn flush(&mut self) -> Result<(), Error> {
         match self {
             Sink::Ndjson(writer) => writer
                 .flush()
                 .map_err(|source| writer.get_ref().write_error(source)),
             Sink::Parquet(writer) => writer.rotate_if_due(),
+            Sink::Ipfix(writer) => writer.flush(),
         }
     }
 
@@ -60,6 +79,7 @@ impl Sink {
         match self {
             Sink::Ndjson(writer) => writer.into_inner().finish(),
             Sink::Parquet(writer) => writer.finish(),
+            Sink::Ipfix(writer) => writer.finish(),
         }
     }
 }

@@ -43,7 +43,7 @@ pub use clock::{Clock, Tick};
 pub use config::{AggConfig, DEFAULT_MAX_FLOWS};
 pub use error::Error;
 pub use interval::Interval;
-pub use key::FlowKey;
+pub use key::{FlowKey, PortKind};
 pub use observation::{ObsId, ObservationPoint, ObservationPoints, MAX_POINTS};
 pub use observe::{Observation, Observer, ObserverStats};
 pub use record::FlowRecord;
