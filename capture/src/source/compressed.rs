@@ -129,8 +129,10 @@ pub(super) struct Opened {
 }
 
 /// Reads the first bytes of `source` and, if they are a compression magic,
-/// wraps it in that format's decoder. Either way nothing read is lost.
-pub(super) fn open(mut source: Box<dyn Read + Send>) -> io::Result<Opened> {
+/// wraps it in that format's decoder. Either way nothing read is lost. The
+/// decoder ends its read early, and the stream, once `stop` is raised (the
+/// parser went away): a bomb is not decompressed for nobody.
+pub(super) fn open(mut source: Box<dyn Read + Send>, stop: Arc<AtomicBool>) -> io::Result<Opened> {
     let mut head = [0; MAGIC_LEN];
     let mut got = 0;
     while got < MAGIC_LEN {
@@ -182,6 +184,7 @@ pub(super) fn open(mut source: Box<dyn Read + Send>) -> io::Result<Opened> {
             format,
             state: Arc::clone(&state),
             pending: None,
+            stop,
         }),
         compression: Some(format),
         source: Some(state),
@@ -347,6 +350,8 @@ struct Decoded {
     /// An error met after some bytes of a read: returned by the next read,
     /// so the bytes before it arrive first.
     pending: Option<io::Error>,
+    /// Raised when nobody reads on: checked between steps.
+    stop: Arc<AtomicBool>,
 }
 
 impl Decoded {
@@ -371,7 +376,7 @@ impl Read for Decoded {
             return Err(e);
         }
         let mut filled = 0;
-        while filled < buf.len() {
+        while filled < buf.len() && !self.stop.load(Ordering::Relaxed) {
             let step = buf.len().min(filled + DECODE_STEP);
             match self.decoder.read(&mut buf[filled..step]) {
                 Ok(0) => break,
@@ -575,7 +580,7 @@ mod tests {
     #[test]
     fn the_first_read_of_a_plain_source_is_a_whole_buffer() {
         let plain = capture();
-        let mut opened = open(Box::new(Cursor::new(plain.clone()))).unwrap();
+        let mut opened = open(Box::new(Cursor::new(plain.clone())), Arc::default()).unwrap();
         assert_eq!(opened.compression, None);
         let mut buf = vec![0; 4096];
         assert_eq!(opened.reader.read(&mut buf).unwrap(), 4096);

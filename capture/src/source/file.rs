@@ -39,7 +39,7 @@ use std::{
     mem,
     ops::Range,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{atomic::AtomicBool, Arc},
 };
 
 use super::{
@@ -385,8 +385,10 @@ impl CaptureReader {
             path: name.clone(),
             source,
         };
-        let opened = compressed::open(reader).map_err(io_error)?;
-        let chunks = Chunks::spawn(opened.reader, chunk, headroom, DEPTH).map_err(io_error)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let opened = compressed::open(reader, Arc::clone(&stop)).map_err(io_error)?;
+        let chunks =
+            Chunks::spawn(opened.reader, chunk, headroom, DEPTH, stop).map_err(io_error)?;
         let mut r = CaptureReader {
             chunks,
             name,
