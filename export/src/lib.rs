@@ -29,6 +29,8 @@ mod ndjson;
 mod parquet;
 pub mod schema;
 mod sink;
+#[cfg(test)]
+mod testing;
 mod time;
 
 pub use error::Error;

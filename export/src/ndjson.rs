@@ -287,7 +287,7 @@ fn ipv4(b: &mut Vec<u8>, addr: Ipv4Addr) {
 mod tests {
     use std::net::Ipv6Addr;
 
-    use capture::decode::{Decap, DecodeConfig, EncapKind};
+    use capture::decode::EncapKind;
     use flowagg::Interval;
     use proptest::prelude::*;
     use serde_json::{json, Value};
@@ -298,26 +298,12 @@ mod tests {
     /// A record built from a decoded packet, so that the key is a real one.
     /// Tunnels are not peeled: UDP to 4789 or 6081 is a flow of its own.
     fn record(packet: &[u8], link: capture::LinkType, observation: ObservationPoint) -> FlowRecord {
-        let raw = capture::RawPacket {
-            ts: Timestamp(0),
-            link,
-            interface: 0,
-            orig_len: packet.len() as u32,
-            data: packet,
-        };
-        let config = DecodeConfig::new(Decap::None, &[]).unwrap();
-        let decoded = capture::decode::decode_with(&raw, &config).unwrap();
         FlowRecord {
-            interval: Interval::containing(Timestamp::from_parts(1_700_000_003, 0), 5),
-            observation,
-            key: FlowKey::from_decoded(&decoded, flowagg::ObsId(0)),
             packets: 3,
-            bytes: 4_294_967_296_000,
             payload_bytes: 7,
             first: Timestamp::from_parts(1_700_000_003, 1),
-            last: Timestamp::from_parts(1_700_000_004, 999_999_999),
-            tcp_flags: 0x12,
             partial: true,
+            ..crate::testing::record_of(packet, link, observation)
         }
     }
 

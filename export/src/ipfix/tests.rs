@@ -8,11 +8,8 @@ use std::{
     time::Duration,
 };
 
-use capture::{
-    decode::{Decap, DecodeConfig, EncapKind},
-    Timestamp,
-};
-use flowagg::{FlowKey, FlowRecord, Interval, ObsId, ObservationPoint};
+use capture::{decode::EncapKind, Timestamp};
+use flowagg::{FlowRecord, ObservationPoint};
 
 use super::{
     encode::{Encoder, SAMPLING_TEMPLATE},
@@ -23,26 +20,11 @@ use crate::RunInfo;
 /// A record of `packet` (an IP packet) at `observation`, with distinct
 /// counts and nanosecond times.
 fn record(packet: &[u8], observation: ObservationPoint) -> FlowRecord {
-    let raw = capture::RawPacket {
-        ts: Timestamp(0),
-        link: capture::LinkType::RAW,
-        interface: 0,
-        orig_len: packet.len() as u32,
-        data: packet,
-    };
-    let config = DecodeConfig::new(Decap::None, &[]).unwrap();
-    let decoded = capture::decode::decode_with(&raw, &config).unwrap();
     FlowRecord {
-        interval: Interval::containing(Timestamp::from_parts(1_700_000_003, 0), 5),
-        observation,
-        key: FlowKey::from_decoded(&decoded, ObsId(0)),
         packets: 12,
-        bytes: 4_294_967_296_000,
         payload_bytes: 800,
         first: Timestamp::from_parts(1_700_000_003, 123_456_789),
-        last: Timestamp::from_parts(1_700_000_004, 999_999_999),
-        tcp_flags: 0x12,
-        partial: false,
+        ..crate::testing::record_of(packet, capture::LinkType::RAW, observation)
     }
 }
 
