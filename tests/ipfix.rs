@@ -187,6 +187,21 @@ fn wait_for(what: &str, mut test: impl FnMut() -> bool) {
     }
 }
 
+/// Where `name` is installed: on the PATH, or in /usr/sbin, which a user's
+/// PATH lacks on Debian and where pmacct puts `nfacctd`. A name found
+/// nowhere is returned as it is, for the start to fail naming it.
+fn installed(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([
+            std::path::PathBuf::from("/usr/sbin"),
+            std::path::PathBuf::from("/sbin"),
+        ])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| name.into())
+}
+
 /// A collector daemon, killed if the test fails before it is stopped.
 pub(crate) struct Daemon {
     name: &'static str,
@@ -197,7 +212,7 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `program ARGS…` (in network namespace `netns`, if given),
+    /// Starts `name ARGS…` (in network namespace `netns`, if given),
     /// failing clearly if it is not installed, and waits until it listens
     /// on `port`.
     pub(crate) fn start(
@@ -208,11 +223,12 @@ impl Daemon {
         log: &Path,
     ) -> Self {
         let log = std::fs::File::create(log).unwrap();
+        let program = installed(name);
         let mut command = match netns {
-            None => Command::new(name),
+            None => Command::new(&program),
             Some(ns) => {
                 let mut command = Command::new("ip");
-                command.args(["netns", "exec", ns, name]);
+                command.args(["netns", "exec", ns]).arg(&program);
                 command
             }
         };
