@@ -190,13 +190,10 @@ fn wait_for(what: &str, mut test: impl FnMut() -> bool) {
 /// Where `name` is installed: on the PATH, or in /usr/sbin, which a user's
 /// PATH lacks on Debian and where pmacct puts `nfacctd`. A name found
 /// nowhere is returned as it is, for the start to fail naming it.
-fn installed(name: &str) -> std::path::PathBuf {
+fn installed(name: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain([
-            std::path::PathBuf::from("/usr/sbin"),
-            std::path::PathBuf::from("/sbin"),
-        ])
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| name.into())
@@ -212,6 +209,31 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
+    /// nfcapd on 127.0.0.1:`port` (in `netns`, if given), writing into
+    /// `dir/flows` (returned) one file an hour, logging to `dir/nfcapd.log`.
+    pub(crate) fn nfcapd(dir: &Path, (netns, port): (Option<&str>, u16)) -> (Self, PathBuf) {
+        let flows = dir.join("flows");
+        std::fs::create_dir_all(&flows).unwrap();
+        let port_text = port.to_string();
+        let daemon = Daemon::start(
+            "nfcapd",
+            "nfdump",
+            &[
+                "-b",
+                "127.0.0.1",
+                "-p",
+                &port_text,
+                "-w",
+                flows.to_str().unwrap(),
+                "-t",
+                "3600",
+            ],
+            (netns, port),
+            &dir.join("nfcapd.log"),
+        );
+        (daemon, flows)
+    }
+
     /// Starts `name ARGS…` (in network namespace `netns`, if given),
     /// failing clearly if it is not installed, and waits until it listens
     /// on `port`.
@@ -299,26 +321,9 @@ fn nfdump_ms(text: &str) -> u64 {
 /// reads back, and nfcapd's log.
 fn through_nfcapd(test: &str, flags: &[&str]) -> (Counts, String) {
     let dir = scratch(test);
-    let flows = dir.join("flows");
-    std::fs::create_dir_all(&flows).unwrap();
     let port = free_udp_port();
+    let (daemon, flows) = Daemon::nfcapd(&dir, (None, port));
     let log = dir.join("nfcapd.log");
-    let daemon = Daemon::start(
-        "nfcapd",
-        "nfdump",
-        &[
-            "-b",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-w",
-            flows.to_str().unwrap(),
-            "-t",
-            "3600",
-        ],
-        (None, port),
-        &log,
-    );
     let target = format!("udp://127.0.0.1:{port}");
     let mut args = vec!["-f", "ipfix", "-o", &target];
     args.extend_from_slice(flags);

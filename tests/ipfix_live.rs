@@ -18,26 +18,9 @@ use crate::{
 fn live_export_to_nfcapd_carries_every_frame_sent() {
     require_root();
     let dir = scratch("ipfix-live-nfcapd");
-    let flows = dir.join("flows");
-    std::fs::create_dir_all(&flows).unwrap();
     let ns = Netns::new("ipfix-nfcapd");
     ns.veth_pair();
-    let daemon = Daemon::start(
-        "nfcapd",
-        "nfdump",
-        &[
-            "-b",
-            "127.0.0.1",
-            "-p",
-            "4739",
-            "-w",
-            flows.to_str().unwrap(),
-            "-t",
-            "3600",
-        ],
-        (Some(ns.name()), 4739),
-        &dir.join("nfcapd.log"),
-    );
+    let (daemon, flows) = Daemon::nfcapd(&dir, (Some(ns.name()), 4739));
     let stats = dir.join("stats.json");
     let mut capture = live(
         &ns,
