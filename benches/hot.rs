@@ -293,7 +293,7 @@ impl AsRef<[u8]> for SharedBytes {
 /// Owned shards against one shared `DashMap`, two threads, the same 1 M
 /// observations of 500 k flows: the choice docs/design.md quotes ("Measured choices").
 fn bench_sharing(c: &mut Criterion) {
-    use flowagg::merge::shard_of;
+    use flowagg::shard_of;
 
     let observations = {
         let mut o = observations(500_000, 2);

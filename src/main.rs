@@ -25,7 +25,7 @@ use std::{
 use anyhow::{Context, Result};
 use capture::{
     decode::{Decap, DecodeConfig, MAX_VXLAN_PORTS},
-    source::{LiveCapture, LiveConfig},
+    source::{Input, LiveCapture, LiveConfig},
 };
 use clap::Parser;
 use flowagg::AggConfig;
@@ -125,7 +125,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
     let sink = open_sink(run, run_info, &counters)?;
     let progress = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
-        let total: Option<u64> = inputs.iter().map(|i| i.len()).sum();
+        let total: Option<u64> = inputs.iter().map(Input::size).sum();
         let bar = ProgressBar::new(total.unwrap_or(0));
         bar.set_style(
             ProgressStyle::with_template(

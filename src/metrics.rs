@@ -11,7 +11,7 @@
 use std::{
     fmt::Write as _,
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex, OnceLock,
     },
     thread::{self, JoinHandle},
@@ -19,6 +19,7 @@ use std::{
 
 use anyhow::{anyhow, Context, Result};
 use capture::stats::DecodeStats;
+use flowagg::OpenFlows;
 
 use crate::stats::RunStats;
 
@@ -41,7 +42,7 @@ pub struct Counters {
     /// Packets counted in some record.
     pub counted: AtomicU64,
     /// Flows each shard holds.
-    pub open_flows: Vec<AtomicUsize>,
+    pub open_flows: Arc<OpenFlows>,
     /// Records written.
     pub records_written: AtomicU64,
     /// Intervals closed.
@@ -71,7 +72,7 @@ impl Counters {
             packets: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             counted: AtomicU64::new(0),
-            open_flows: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
+            open_flows: Arc::new(OpenFlows::new(shards)),
             records_written: AtomicU64::new(0),
             intervals_closed: AtomicU64::new(0),
             live: AtomicBool::new(false),
@@ -86,10 +87,7 @@ impl Counters {
 
     /// Flows held by every shard.
     pub fn open_flows(&self) -> usize {
-        self.open_flows
-            .iter()
-            .map(|o| o.load(Ordering::Relaxed))
-            .sum()
+        self.open_flows.total()
     }
 
     /// The counters in the Prometheus text exposition format (version 0.0.4).
@@ -314,7 +312,7 @@ mod tests {
     fn render_follows_the_text_format() {
         let counters = Counters::new(2);
         counters.packets.store(10, Ordering::Relaxed);
-        counters.open_flows[1].store(3, Ordering::Relaxed);
+        counters.open_flows.set(1, 3);
         counters.live.store(true, Ordering::Relaxed);
         counters.kernel_drops.store(4, Ordering::Relaxed);
         counters.decode.lock().unwrap().record(&DecodeError {

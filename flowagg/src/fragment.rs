@@ -1,7 +1,9 @@
 //! Attributing later IP fragments to their first fragment's flow (docs/record.md, "The flow key").
 
-use capture::Timestamp;
 use std::collections::HashMap;
+
+use capture::Timestamp;
+use foldhash::fast::FixedState;
 
 use crate::{
     key::{FlowKey, PortKind},
@@ -35,12 +37,22 @@ struct FirstFragment {
 }
 
 /// Remembers first fragments' ports, bounded in time and memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FragmentTracker {
-    firsts: HashMap<DatagramId, FirstFragment>,
+    /// Hashed as flow keys are (foldhash, the run's seed), not with std's
+    /// SipHash: a fragment costs one cheap hash, and the seed keeps the
+    /// table's layout the same from run to run.
+    firsts: HashMap<DatagramId, FirstFragment, FixedState>,
 }
 
 impl FragmentTracker {
+    /// An empty tracker hashing with `hasher`.
+    pub fn new(hasher: FixedState) -> Self {
+        FragmentTracker {
+            firsts: HashMap::with_hasher(hasher),
+        }
+    }
+
     /// Records a first fragment (offset 0, more fragments follow).
     pub fn first(&mut self, key: &FlowKey, id: u32, ts: Timestamp) {
         if self.firsts.len() >= CAPACITY {

@@ -71,7 +71,7 @@ impl Observer {
             hasher: FixedState::with_seed(config.seed),
             points: Interner::new(points),
             dedup: config.dedup_window_nanos.map(Dedup::new),
-            fragments: FragmentTracker::default(),
+            fragments: FragmentTracker::new(FixedState::with_seed(config.seed)),
             flows: FlowSampler::new(config.flow_sample),
             packets: PacketSampler::new(config.packet_sample, config.seed),
             stats: ObserverStats::default(),

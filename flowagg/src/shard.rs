@@ -16,10 +16,30 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use crate::{
+    closing::{ClosedInterval, Closing},
     entry::{Entry, WideEntry},
     table::{FlowTables, Flows, Sizes, Slots, MAX_ENTRIES, WARM_GROUP},
     AggConfig, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
 };
+
+/// The shard a flow belongs to among `shards`: taken from bits 32–56 of the
+/// key hash, which the flow table's slot (low bits) does not use, so each
+/// shard's table still sees well-spread slots. The table's tag (the top of
+/// the upper half) shares at most log2(`shards`) constant bits with it.
+#[inline]
+pub fn shard_of(hash: u64, shards: usize) -> usize {
+    let bits = (hash >> 32) & 0x1ff_ffff;
+    ((bits * shards as u64) >> 25) as usize
+}
+
+/// What each of `shards` shards holds of the run's configuration: its share
+/// of the flow budget (`--max-flows`), at least one flow.
+pub(crate) fn shard_config(config: &AggConfig, shards: usize) -> AggConfig {
+    AggConfig {
+        max_flows: (config.max_flows / shards.max(1)).max(1),
+        ..config.clone()
+    }
+}
 
 /// Flows in a table from which loading ahead pays: smaller tables stay in cache.
 const WARM_FROM: usize = 4096;
@@ -31,15 +51,6 @@ struct OpenInterval {
     /// instead of dividing.
     end: Timestamp,
     flows: FlowTables,
-}
-
-/// The flows of one closed interval, in arrival order: [`crate::merge`]
-/// sorts them on the writer's side, so that a shard goes back to counting
-/// at once instead of stalling the reader for the length of a sort.
-#[derive(Debug)]
-pub struct ClosedInterval {
-    pub(crate) interval: Interval,
-    pub(crate) flows: Flows,
 }
 
 /// Memory that writing flows out early reuses: a run at its flow budget does
@@ -59,37 +70,6 @@ impl EvictionScratch {
         self.lasts.clear();
         self.lasts.extend(flows.lasts());
         *self.lasts.select_nth_unstable(count - 1).1
-    }
-}
-
-/// What a shard hands over when intervals close: [`crate::merge`] turns the
-/// closings of all shards into records in the spec's order.
-#[derive(Debug, Default)]
-pub struct Closing {
-    /// Closed intervals, oldest first, none empty ([`crate::merge`]
-    /// reads the first flow of each).
-    pub(crate) intervals: Vec<ClosedInterval>,
-    /// Late records, sorted by [`FlowRecord::order`].
-    pub(crate) late: Vec<FlowRecord>,
-    /// Memory of tables already written, back for reuse: a closing handed
-    /// to the same shard again returns it.
-    pub(crate) spare: Vec<Flows>,
-}
-
-impl Closing {
-    /// Records it holds.
-    pub fn len(&self) -> usize {
-        self.intervals.iter().map(|i| i.flows.len()).sum::<usize>() + self.late.len()
-    }
-
-    /// Whether it holds no record.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The newest interval closed (not counting late records).
-    pub fn newest(&self) -> Option<Interval> {
-        self.intervals.last().map(|i| i.interval)
     }
 }
 
@@ -125,7 +105,7 @@ impl std::iter::Sum for ShardStats {
 /// closed interval is counted in a separate late record for its key and
 /// interval, emitted with the next closing, so sums stay exact. Records come
 /// out sorted, so the output does not depend on hash order, batch sizes or
-/// thread count; [`crate::merge`] joins the outputs of several shards.
+/// thread count; [`crate::closing`] joins the outputs of several shards.
 #[derive(Debug)]
 pub struct Shard {
     secs: u32,
@@ -239,9 +219,15 @@ impl Shard {
         self.held += 1;
     }
 
-    /// Partial records written early since the last call (`--max-flows`).
+    /// Partial records written early since the last call (`--max-flows`),
+    /// sorted by [`FlowRecord::order`].
     pub fn take_partial(&mut self) -> Option<Vec<FlowRecord>> {
-        (!self.partial.is_empty()).then(|| std::mem::take(&mut self.partial))
+        if self.partial.is_empty() {
+            return None;
+        }
+        let mut partial = std::mem::take(&mut self.partial);
+        partial.sort_unstable_by(FlowRecord::order);
+        Some(partial)
     }
 
     /// Writes out early, as partial records, an eighth (at least one) of
@@ -321,7 +307,7 @@ impl Shard {
         let mut closing = Closing::default();
         self.finish(&mut closing);
         let mut records = Vec::with_capacity(closing.len());
-        crate::merge::merge_closings_into(&mut [closing], &self.points.snapshot(), &mut records);
+        crate::closing::merge_closings_into(&mut [closing], &self.points.snapshot(), &mut records);
         records
     }
 
@@ -505,7 +491,7 @@ mod tests {
             for (s, closing) in shard.iter_mut().zip(&mut closings) {
                 s.close(watermark, closing);
             }
-            crate::merge::merge_closings_into(&mut closings, &table.snapshot(), out);
+            crate::closing::merge_closings_into(&mut closings, &table.snapshot(), out);
         };
         for batch in batches {
             for obs in *batch {
@@ -514,10 +500,9 @@ mod tests {
                     late: tick.late,
                     ..*obs
                 };
-                let s = &mut shard[crate::merge::shard_of(obs.hash, shards)];
+                let s = &mut shard[shard_of(obs.hash, shards)];
                 s.push(&obs);
                 if let Some(mut partial) = s.take_partial() {
-                    partial.sort_unstable_by(FlowRecord::order);
                     out.append(&mut partial);
                 }
                 if tick.closes {
@@ -545,7 +530,7 @@ mod tests {
         shard.close(Timestamp(6 * S), &mut closing);
         assert!(closing.late.is_empty());
         let mut closed = Vec::new();
-        crate::merge::merge_closings_into(&mut [closing], &shard.points.snapshot(), &mut closed);
+        crate::closing::merge_closings_into(&mut [closing], &shard.points.snapshot(), &mut closed);
         let ports: Vec<_> = closed.iter().map(|r| r.key.src_port).collect();
         assert_eq!(ports, vec![3, 7, 9]);
         assert_eq!(shard.open_flows(), 1);
@@ -762,5 +747,81 @@ mod tests {
             }
             prop_assert_eq!(got, model);
         }
+    }
+}
+
+/// Several shards' closings, merged into the one order.
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+    use crate::{
+        closing::merge_closings_into,
+        key::{KeyShape, PortKind},
+        observation::Interner,
+        FlowKey,
+    };
+
+    fn observation(obs: crate::ObsId, port: u16, ts: u64) -> Observation {
+        let key = FlowKey {
+            obs,
+            shape: KeyShape::new(false, PortKind::Ports),
+            src: [9; 16],
+            dst: [1; 16],
+            proto: 17,
+            src_port: port,
+            dst_port: 53,
+        };
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len: 100,
+            payload_len: 72,
+            tcp_flags: 0,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn shards_merge_by_observation_point_not_by_interned_id() {
+        // Interface 7 is met first (id 0), interface 2 second (id 1): the
+        // output puts interface 2 first, as the spec orders by the point.
+        let points = ObservationPoints::default();
+        let mut interner = Interner::new(points.clone());
+        let point = |interface| ObservationPoint {
+            interface,
+            ..ObservationPoint::default()
+        };
+        let late_met = interner.intern(point(7)).unwrap();
+        let early = interner.intern(point(2)).unwrap();
+        let config = AggConfig::default();
+        let mut shards = [
+            Shard::new(&config, points.clone()),
+            Shard::new(&config, points.clone()),
+        ];
+        let mut expected = Vec::new();
+        for port in 0..50u16 {
+            for obs in [late_met, early] {
+                let o = observation(obs, port, 1_000 + u64::from(port));
+                shards[shard_of(o.hash, 2)].push(&o);
+                expected.push((points.resolve(obs).interface, port));
+            }
+        }
+        let mut closings = [Closing::default(), Closing::default()];
+        for (shard, closing) in shards.iter_mut().zip(&mut closings) {
+            shard.finish(closing);
+        }
+        assert!(
+            closings.iter().all(|c| !c.is_empty()),
+            "both shards hold flows"
+        );
+        let mut out = Vec::new();
+        merge_closings_into(&mut closings, &points.snapshot(), &mut out);
+        expected.sort_unstable();
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| (r.observation.interface, r.key.src_port))
+            .collect();
+        assert_eq!(got, expected);
     }
 }

@@ -8,9 +8,11 @@ mod chunks;
 mod compressed;
 mod file;
 mod live;
+mod merge;
 #[cfg(test)]
 mod testing;
 
 pub use compressed::{Compression, XZ_MEMORY_LIMIT};
 pub use file::{CaptureReader, Format};
 pub use live::{LiveCapture, LiveConfig, LiveStats, DEFAULT_SNAPLEN, DELIVERY_TIMEOUT};
+pub use merge::{Input, Merge};

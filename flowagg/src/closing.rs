@@ -1,5 +1,6 @@
-//! Joining the sorted outputs of several shards into the one order of the
-//! record contract (docs/record.md, "Files and runs": interval start, then
+//! What shards hand over when intervals close ([`Closing`]), and how the
+//! closings of several shards become records in the one order of the record
+//! contract (docs/record.md, "Files and runs": interval start, then
 //! observation point, then key).
 
 use std::cmp::Ordering;
@@ -8,18 +9,48 @@ use capture::Timestamp;
 
 use crate::{
     entry::{Entry, WideEntry},
-    shard::Closing,
-    FlowRecord, ObservationPoint,
+    table::Flows,
+    Emit, FlowRecord, Interval, ObservationPoint, ObservationPoints,
 };
 
-/// The shard a flow belongs to among `shards`: taken from bits 32–56 of the
-/// key hash, which the flow table's slot (low bits) does not use, so each
-/// shard's table still sees well-spread slots. The table's tag (the top of
-/// the upper half) shares at most log2(`shards`) constant bits with it.
-#[inline]
-pub fn shard_of(hash: u64, shards: usize) -> usize {
-    let bits = (hash >> 32) & 0x1ff_ffff;
-    ((bits * shards as u64) >> 25) as usize
+/// The flows of one closed interval, in arrival order: [`merge_closings`]
+/// sorts them on the writer's side, so that a shard goes back to counting
+/// at once instead of stalling the reader for the length of a sort.
+#[derive(Debug)]
+pub struct ClosedInterval {
+    pub(crate) interval: Interval,
+    pub(crate) flows: Flows,
+}
+
+/// What a shard hands over when intervals close: [`merge_closings`] turns the
+/// closings of all shards into records in the spec's order.
+#[derive(Debug, Default)]
+pub struct Closing {
+    /// Closed intervals, oldest first, none empty ([`merge_closings`]
+    /// reads the first flow of each).
+    pub(crate) intervals: Vec<ClosedInterval>,
+    /// Late records, sorted by [`FlowRecord::order`].
+    pub(crate) late: Vec<FlowRecord>,
+    /// Memory of tables already written, back for reuse: a closing handed
+    /// to the same shard again returns it.
+    pub(crate) spare: Vec<Flows>,
+}
+
+impl Closing {
+    /// Records it holds.
+    pub fn len(&self) -> usize {
+        self.intervals.iter().map(|i| i.flows.len()).sum::<usize>() + self.late.len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The newest interval closed (not counting late records).
+    pub fn newest(&self) -> Option<Interval> {
+        self.intervals.last().map(|i| i.interval)
+    }
 }
 
 /// Records handed to the writer at a time: a closing's records are built
@@ -83,6 +114,28 @@ pub fn merge_closings<E>(
         emit(&chunk)?;
     }
     Ok(())
+}
+
+/// [`merge_closings`] to `emit`, then [`Emit::closed`]; stops at the
+/// first failed write. Whether everything was written.
+pub(crate) fn emit_closings<E: Emit>(
+    parts: &mut [Closing],
+    points: &ObservationPoints,
+    emit: &mut E,
+) -> bool {
+    let newest = parts.iter().filter_map(Closing::newest).max();
+    let written = merge_closings(parts, &points.snapshot(), |chunk| {
+        emit.emit(chunk);
+        if emit.failed() {
+            Err(())
+        } else {
+            Ok(())
+        }
+    });
+    if written.is_ok() {
+        emit.closed(newest);
+    }
+    written.is_ok()
 }
 
 /// [`merge_closings`] into a vector (tests, fuzzing, small runs).
@@ -176,82 +229,5 @@ pub fn merge_into(parts: &mut [Vec<FlowRecord>], out: &mut Vec<FlowRecord>) {
     }
     for part in parts {
         part.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use capture::Timestamp;
-    use foldhash::fast::FixedState;
-
-    use super::*;
-    use crate::{
-        key::{KeyShape, PortKind},
-        observation::Interner,
-        AggConfig, FlowKey, Observation, ObservationPoints, Shard,
-    };
-
-    fn observation(obs: crate::ObsId, port: u16, ts: u64) -> Observation {
-        let key = FlowKey {
-            obs,
-            shape: KeyShape::new(false, PortKind::Ports),
-            src: [9; 16],
-            dst: [1; 16],
-            proto: 17,
-            src_port: port,
-            dst_port: 53,
-        };
-        Observation {
-            key,
-            hash: key.hash(&FixedState::with_seed(0)),
-            ts: Timestamp(ts),
-            ip_len: 100,
-            payload_len: 72,
-            tcp_flags: 0,
-            late: false,
-        }
-    }
-
-    #[test]
-    fn shards_merge_by_observation_point_not_by_interned_id() {
-        // Interface 7 is met first (id 0), interface 2 second (id 1): the
-        // output puts interface 2 first, as the spec orders by the point.
-        let points = ObservationPoints::default();
-        let mut interner = Interner::new(points.clone());
-        let point = |interface| ObservationPoint {
-            interface,
-            ..ObservationPoint::default()
-        };
-        let late_met = interner.intern(point(7)).unwrap();
-        let early = interner.intern(point(2)).unwrap();
-        let config = AggConfig::default();
-        let mut shards = [
-            Shard::new(&config, points.clone()),
-            Shard::new(&config, points.clone()),
-        ];
-        let mut expected = Vec::new();
-        for port in 0..50u16 {
-            for obs in [late_met, early] {
-                let o = observation(obs, port, 1_000 + u64::from(port));
-                shards[shard_of(o.hash, 2)].push(&o);
-                expected.push((points.resolve(obs).interface, port));
-            }
-        }
-        let mut closings = [Closing::default(), Closing::default()];
-        for (shard, closing) in shards.iter_mut().zip(&mut closings) {
-            shard.finish(closing);
-        }
-        assert!(
-            closings.iter().all(|c| !c.is_empty()),
-            "both shards hold flows"
-        );
-        let mut out = Vec::new();
-        merge_closings_into(&mut closings, &points.snapshot(), &mut out);
-        expected.sort_unstable();
-        let got: Vec<_> = out
-            .iter()
-            .map(|r| (r.observation.interface, r.key.src_port))
-            .collect();
-        assert_eq!(got, expected);
     }
 }
