@@ -286,3 +286,186 @@ fn write_closings<E: Emit>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use foldhash::fast::FixedState;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        key::{KeyShape, PortKind},
+        Clock, FlowKey, LocalShards, ObsId,
+    };
+
+    const S: u64 = Timestamp::NANOS_PER_SEC;
+
+    /// A table holding the one point the observations name (id 0).
+    fn points() -> ObservationPoints {
+        let points = ObservationPoints::default();
+        crate::observation::Interner::new(points.clone())
+            .intern(crate::ObservationPoint::default());
+        points
+    }
+
+    fn obs(port: u16, ts: u64, ip_len: u32) -> Observation {
+        let key = FlowKey {
+            obs: ObsId(0),
+            shape: KeyShape::new(false, PortKind::Ports),
+            src: [10; 16],
+            dst: [20; 16],
+            proto: 6,
+            src_port: port,
+            dst_port: 443,
+        };
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len,
+            payload_len: 0,
+            tcp_flags: 0,
+            late: false,
+        }
+    }
+
+    /// Feeds `stream` through a clock to `dispatch`, as the aggregator does.
+    fn feed(config: &AggConfig, stream: &[Observation], dispatch: &mut impl Dispatch) {
+        let mut clock = Clock::new(config.interval_secs, config.lateness_secs);
+        for obs in stream {
+            let tick = clock.tick(obs.ts);
+            dispatch.observation(Observation {
+                late: tick.late,
+                ..*obs
+            });
+            if tick.closes {
+                dispatch.close(clock.watermark());
+            }
+        }
+        dispatch.close(Timestamp(u64::MAX));
+    }
+
+    fn local(config: &AggConfig, stream: &[Observation], shards: usize) -> Vec<FlowRecord> {
+        let mut out = Vec::new();
+        let mut dispatch =
+            LocalShards::new(config, &points(), shards, |records: &[FlowRecord]| {
+                out.extend_from_slice(records)
+            });
+        feed(config, stream, &mut dispatch);
+        drop(dispatch);
+        out
+    }
+
+    fn threaded(config: &AggConfig, stream: &[Observation], shards: usize) -> Vec<FlowRecord> {
+        let mut out = Vec::new();
+        let setup = ThreadSetup {
+            shards,
+            idle: Duration::from_secs(1),
+            open_flows: Arc::new(OpenFlows::new(shards)),
+        };
+        let mut emit = |records: &[FlowRecord]| out.extend_from_slice(records);
+        let ((), stats) = run_threaded(config, &points(), &setup, &mut emit, |mut dispatch| {
+            feed(config, stream, &mut dispatch)
+        })
+        .unwrap();
+        assert_eq!(stats.records, out.len() as u64);
+        out
+    }
+
+    /// An emitter that fails after `left` records.
+    struct Failing {
+        left: usize,
+        written: usize,
+    }
+
+    impl Emit for Failing {
+        fn emit(&mut self, records: &[FlowRecord]) {
+            if self.left >= records.len() {
+                self.left -= records.len();
+                self.written += records.len();
+            } else {
+                self.left = 0;
+            }
+        }
+
+        fn failed(&self) -> bool {
+            self.left == 0
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_reader_and_every_shard() {
+        let config = AggConfig::default();
+        // A new interval every 100 packets, 50 flows each: closings keep
+        // coming after the write fails.
+        let stream: Vec<_> = (0..100_000u64)
+            .map(|n| obs((n % 50) as u16, n / 100 * 6 * S, 100))
+            .collect();
+        let setup = ThreadSetup {
+            shards: 3,
+            idle: Duration::from_secs(1),
+            open_flows: Arc::new(OpenFlows::new(3)),
+        };
+        let mut emit = Failing {
+            left: 120,
+            written: 0,
+        };
+        let (sent, _) = run_threaded(&config, &points(), &setup, &mut emit, |mut dispatch| {
+            let mut clock = Clock::new(config.interval_secs, config.lateness_secs);
+            let mut sent = 0;
+            for obs in &stream {
+                if dispatch.stopped() {
+                    break;
+                }
+                let tick = clock.tick(obs.ts);
+                dispatch.observation(*obs);
+                sent += 1;
+                if tick.closes {
+                    dispatch.close(clock.watermark());
+                }
+            }
+            dispatch.close(Timestamp(u64::MAX));
+            sent
+        })
+        .unwrap();
+        assert!(emit.failed() && emit.written <= 120);
+        assert!(
+            sent < stream.len(),
+            "the reader saw the failure and stopped"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Shards on threads write what shards on the calling thread write,
+        /// in the same order (with the budget spent, partial records of
+        /// different shards may interleave differently: the same records).
+        #[test]
+        fn threads_write_what_local_shards_write(
+            steps in prop::collection::vec((0u16..40, -2000i64..4000, 40u32..1500), 1..400),
+            shards in 1usize..5,
+            max_flows in prop_oneof![1usize..=8, Just(crate::DEFAULT_MAX_FLOWS)],
+        ) {
+            let config = AggConfig { max_flows, ..AggConfig::default() };
+            let mut t: i64 = 100_000;
+            let stream: Vec<_> = steps
+                .into_iter()
+                .map(|(port, dt_ms, len)| {
+                    t = (t + dt_ms / 4).max(0);
+                    obs(port, t as u64 * 1_000_000, len)
+                })
+                .collect();
+            let mut want = local(&config, &stream, shards);
+            let mut got = threaded(&config, &stream, shards);
+            let packets = |records: &[FlowRecord]| records.iter().map(|r| r.packets).sum::<u64>();
+            prop_assert_eq!(packets(&got), stream.len() as u64);
+            if max_flows >= stream.len() {
+                prop_assert_eq!(got, want);
+            } else {
+                want.sort_by(|a, b| a.order(b).then(a.packets.cmp(&b.packets)));
+                got.sort_by(|a, b| a.order(b).then(a.packets.cmp(&b.packets)));
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}
