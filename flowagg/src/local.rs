@@ -110,3 +110,72 @@ impl<E: Emit> Dispatch for LocalShards<E> {
         self.emit.failed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use foldhash::fast::FixedState;
+
+    use super::*;
+    use crate::{
+        key::{KeyShape, PortKind},
+        observation::Interner,
+        FlowKey, FlowRecord, ObservationPoint,
+    };
+
+    fn observation(obs: crate::ObsId, port: u16, ts: u64) -> Observation {
+        let key = FlowKey {
+            obs,
+            shape: KeyShape::new(false, PortKind::Ports),
+            src: [9; 16],
+            dst: [1; 16],
+            proto: 17,
+            src_port: port,
+            dst_port: 53,
+        };
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len: 100,
+            payload_len: 72,
+            tcp_flags: 0,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn shards_merge_by_observation_point_not_by_interned_id() {
+        // Interface 7 is met first (id 0), interface 2 second (id 1): the
+        // output puts interface 2 first, as the spec orders by the point.
+        let points = ObservationPoints::default();
+        let mut interner = Interner::new(points.clone());
+        let point = |interface| ObservationPoint {
+            interface,
+            ..ObservationPoint::default()
+        };
+        let late_met = interner.intern(point(7)).unwrap();
+        let early = interner.intern(point(2)).unwrap();
+        let mut out = Vec::new();
+        let mut shards = LocalShards::new(
+            &AggConfig::default(),
+            &points,
+            2,
+            |records: &[FlowRecord]| out.extend_from_slice(records),
+        );
+        let mut expected = Vec::new();
+        for port in 0..50u16 {
+            for obs in [late_met, early] {
+                shards.observation(observation(obs, port, 1_000 + u64::from(port)));
+                expected.push((points.resolve(obs).interface, port));
+            }
+        }
+        shards.close(Timestamp(u64::MAX));
+        drop(shards);
+        expected.sort_unstable();
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| (r.observation.interface, r.key.src_port))
+            .collect();
+        assert_eq!(got, expected);
+    }
+}
