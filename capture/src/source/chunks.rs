@@ -203,3 +203,75 @@ fn read_chunk(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // Through the reader, which owns the chunks: what matters is that its
+    // drop and its caller see the thread's end.
+    use std::io::{self, Read};
+
+    use crate::source::{
+        pcap::PCAP_HEADER_LEN,
+        testing::{payload, Pcap},
+        CaptureReader,
+    };
+
+    /// An endless capture (one record, repeated) that reports being dropped.
+    struct Endless {
+        bytes: Vec<u8>,
+        pos: usize,
+        dropped: std::sync::mpsc::Sender<()>,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.bytes.len() - self.pos);
+            buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
+            self.pos += n;
+            if self.pos == self.bytes.len() {
+                self.pos = PCAP_HEADER_LEN;
+            }
+            Ok(n)
+        }
+    }
+
+    impl Drop for Endless {
+        fn drop(&mut self) {
+            let _ = self.dropped.send(());
+        }
+    }
+
+    #[test]
+    fn dropping_the_reader_stops_the_read_ahead_thread() {
+        let (dropped, was_dropped) = std::sync::mpsc::channel();
+        let endless = Endless {
+            bytes: Pcap::new(true, false, 1)
+                .packet(1, 0, &payload(100, 1), 100)
+                .bytes(),
+            pos: 0,
+            dropped,
+        };
+        let mut r = CaptureReader::from_reader(Box::new(endless), "endless".into()).unwrap();
+        for _ in 0..10_000 {
+            assert!(r.next_packet().unwrap().is_some());
+        }
+        drop(r);
+        // The thread, blocked sending a chunk, returns and drops the reader.
+        let wait = std::time::Duration::from_secs(30);
+        assert!(was_dropped.recv_timeout(wait).is_ok());
+    }
+
+    struct Panics;
+
+    impl Read for Panics {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            panic!("reader broke");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "reader broke")]
+    fn a_panic_in_the_reader_reaches_the_caller() {
+        let _ = CaptureReader::from_reader(Box::new(Panics), "panics".into());
+    }
+}

@@ -1,4 +1,6 @@
-//! Streaming reader for classic pcap and pcapng capture files.
+//! Streaming reader for classic pcap and pcapng capture files: the buffer
+//! it walks over the read-ahead chunks, and what it lends. The formats'
+//! own parsing is in [`super::pcap`] and [`super::pcapng`].
 //!
 //! # Contract
 //!
@@ -10,11 +12,12 @@
 //!   record that straddles two chunks into the room before the next chunk's
 //!   data.
 //! * **Bounded memory.** Lengths claimed by the file are checked *before* the
-//!   buffer grows: a classic pcap record may hold at most [`MAX_PCAP_RECORD`]
-//!   bytes and a pcapng block at most [`MAX_BLOCK`] bytes, so a buffer grown
-//!   for one record never exceeds 16 MiB whatever the file says. Besides it,
-//!   at most [`DEPTH`] + 3 chunks of 1.25 MiB exist. At most
-//!   [`MAX_INTERFACES`] interfaces are kept per pcapng section.
+//!   buffer grows: a classic pcap record may hold at most
+//!   [`MAX_PCAP_RECORD`] bytes and a pcapng block at most [`MAX_BLOCK`]
+//!   bytes, so a buffer grown for one record never exceeds 16 MiB whatever
+//!   the file says. Besides it, at most [`DEPTH`] + 3 chunks of 1.25 MiB
+//!   exist. At most [`MAX_INTERFACES`](super::pcapng::MAX_INTERFACES)
+//!   interfaces are kept per pcapng section.
 //! * **Never panics, never loops forever.** Every block or record either
 //!   advances the read position by at least 12 bytes or ends the stream; after
 //!   the first error (or the clean end) `next_packet` returns `Ok(None)`.
@@ -28,9 +31,6 @@
 //!   contradicts itself (impossible length, mismatched trailer, packet for an
 //!   interface never described); `offset` is where the offending record or
 //!   block starts. [`Error::Io`]: the underlying reader failed.
-//!
-//! Formats: classic pcap per draft-ietf-opsawg-pcap ("pcap" below), pcapng per
-//! draft-ietf-opsawg-pcapng ("pcapng §N" below).
 
 use std::{
     fmt,
@@ -43,69 +43,30 @@ use std::{
 };
 
 use super::{
+    byte_order::{array, ByteOrder},
     chunks::{Chunk, Chunks},
     compressed::{self, Compression, Damaged, SourceState},
+    pcap::{LengthOrder, MAX_PCAP_RECORD, PCAP_RECORD_HEADER_LEN},
+    pcapng::{Interface, BT_SHB, MAX_BLOCK},
 };
 use crate::{Error, LinkType, RawPacket, Timestamp};
 
 /// Bytes per `read()` of the read-ahead thread. Measured on a 1.5 GB pcap of
 /// full-size packets: 256 KiB chunks walked 10% slower than 1 MiB, 4 MiB ones
 /// made replays slower and grew the resident set by 20 MB.
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// Chunks read ahead of the parser: 2, 3 and 4 ran at the same speed, 2 uses
 /// the least memory.
 const DEPTH: usize = 2;
 
-/// Largest classic pcap record accepted (captured bytes). Real snaplens are at
-/// most 262144 (libpcap's `MAXIMUM_SNAPLEN`), which also covers 64 KiB frames
-/// plus headers and ~80 KB BIG TCP / GSO frames. The header's own snaplen is
-/// not trusted: fuzzed files lie in it.
-const MAX_PCAP_RECORD: u32 = 262_144;
-
-/// Largest pcapng block accepted (total length, header and trailer included):
-/// far above any real block (a maximal packet needs ~256 KiB), small enough
-/// that a lying length cannot make the buffer huge.
-const MAX_BLOCK: u32 = 16 << 20;
-
 /// Most bytes the buffer ever grows to: one maximal pcapng block.
-const MAX_BUFFER: usize = MAX_BLOCK as usize;
+pub(super) const MAX_BUFFER: usize = MAX_BLOCK as usize;
 
 /// Free bytes before each chunk's data, where the start of a record cut by
 /// the chunk's edge is put: any classic pcap record fits, so only pcapng
 /// blocks over 256 KiB are copied into a grown buffer instead.
-const HEADROOM: usize = PCAP_RECORD_HEADER_LEN + MAX_PCAP_RECORD as usize;
-
-/// Most interfaces kept per pcapng section (real files have a handful); bounds
-/// the interface table of a hostile file made of nothing but IDBs.
-const MAX_INTERFACES: usize = 1 << 16;
-
-/// pcap §4: file header length.
-const PCAP_HEADER_LEN: usize = 24;
-/// pcap §5: packet record header length.
-const PCAP_RECORD_HEADER_LEN: usize = 16;
-
-/// pcapng §4.1: Section Header Block type; a palindrome so that it reads the
-/// same in either byte order (and so that CR/LF mangling corrupts it).
-const BT_SHB: u32 = 0x0A0D_0D0A;
-/// pcapng §4.2: Interface Description Block.
-const BT_IDB: u32 = 1;
-/// pcapng Appendix A: (obsolete) Packet Block.
-const BT_OPB: u32 = 2;
-/// pcapng §4.4: Simple Packet Block.
-const BT_SPB: u32 = 3;
-/// pcapng §4.3: Enhanced Packet Block.
-const BT_EPB: u32 = 6;
-/// pcapng §4.1: byte-order magic as written by the file's writer.
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-
-/// Smallest legal pcapng block: type, length, trailing length (pcapng §3.1).
-const MIN_BLOCK: u32 = 12;
-
-/// pcapng §4.2 option codes.
-const OPT_ENDOFOPT: u16 = 0;
-const IF_TSRESOL: u16 = 9;
-const IF_TSOFFSET: u16 = 14;
+pub(super) const HEADROOM: usize = PCAP_RECORD_HEADER_LEN + MAX_PCAP_RECORD as usize;
 
 /// The container format of a capture file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,183 +77,14 @@ pub enum Format {
     Pcapng,
 }
 
-/// Byte order of the file (pcap header magic, pcapng section byte-order magic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteOrder {
-    Little,
-    Big,
-}
-
-impl ByteOrder {
-    /// The byte order whose writer produced these four bytes for `magic`.
-    fn detect(bytes: [u8; 4], magic: u32) -> Option<ByteOrder> {
-        if bytes == magic.to_le_bytes() {
-            Some(ByteOrder::Little)
-        } else if bytes == magic.to_be_bytes() {
-            Some(ByteOrder::Big)
-        } else {
-            None
-        }
-    }
-
-    #[inline]
-    fn u16(self, b: &[u8], at: usize) -> u16 {
-        let a = array(b, at);
-        match self {
-            ByteOrder::Little => u16::from_le_bytes(a),
-            ByteOrder::Big => u16::from_be_bytes(a),
-        }
-    }
-
-    #[inline]
-    fn u32(self, b: &[u8], at: usize) -> u32 {
-        let a = array(b, at);
-        match self {
-            ByteOrder::Little => u32::from_le_bytes(a),
-            ByteOrder::Big => u32::from_be_bytes(a),
-        }
-    }
-
-    #[inline]
-    fn i64(self, b: &[u8], at: usize) -> i64 {
-        let a = array(b, at);
-        match self {
-            ByteOrder::Little => i64::from_le_bytes(a),
-            ByteOrder::Big => i64::from_be_bytes(a),
-        }
-    }
-}
-
-/// `N` bytes of `b` at `at`. Callers check lengths first; should one ever be
-/// wrong this yields zeros (caught by the debug assertion in tests) instead of
-/// panicking in a release build.
-#[inline]
-fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    match b.get(at..).and_then(<[u8]>::first_chunk::<N>) {
-        Some(a) => *a,
-        None => {
-            debug_assert!(false, "read of {N} bytes at {at} past {}", b.len());
-            [0; N]
-        }
-    }
-}
-
-/// Whether a classic pcap record header has its two length fields in the
-/// pre-2.3 order (original length first). libpcap (`sf-pcap.c`) and Wireshark
-/// read old files this way; fuzzed files with odd versions rely on it too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LengthOrder {
-    /// Version 2.4 and everything else: captured length, then original.
-    Standard,
-    /// Versions 2.0-2.2 and DG/UX's 543.0: original length first.
-    Swapped,
-    /// Version 2.3, written both ways: swapped when the captured length
-    /// exceeds the original one.
-    Ambiguous,
-}
-
-impl LengthOrder {
-    fn for_version(major: u16, minor: u16) -> LengthOrder {
-        match (major, minor) {
-            (2, 0..=2) | (543, 0) => LengthOrder::Swapped,
-            (2, 3) => LengthOrder::Ambiguous,
-            _ => LengthOrder::Standard,
-        }
-    }
-
-    /// (captured length, original length) from the two fields as stored.
-    #[inline]
-    fn lengths(self, first: u32, second: u32) -> (u32, u32) {
-        match self {
-            LengthOrder::Standard => (first, second),
-            LengthOrder::Ambiguous if first <= second => (first, second),
-            LengthOrder::Swapped | LengthOrder::Ambiguous => (second, first),
-        }
-    }
-}
-
-/// How a pcapng interface's timestamp units convert to nanoseconds, decided
-/// once per IDB so the per-packet work is one multiply, divide or shift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TsScale {
-    /// Units of 10^-v s with v <= 9: multiply by 10^(9-v).
-    Mul(u64),
-    /// Units of 10^-v s with 9 < v <= 28: divide by 10^(v-9) (nonzero).
-    Div(u64),
-    /// Units of 10^-v s with v > 28: any u64 count is under 1 ns.
-    Zero,
-    /// Units of 2^-n s: (units * 10^9) >> n, computed in u128 (no overflow:
-    /// units * 10^9 < 2^94).
-    Shift(u32),
-}
-
-impl TsScale {
-    /// pcapng §4.2 default when `if_tsresol` is absent: microseconds.
-    const MICROS: TsScale = TsScale::Mul(1_000);
-
-    /// pcapng §4.2 `if_tsresol`: high bit clear → 10^-v, set → 2^-(v & 0x7f).
-    fn from_tsresol(v: u8) -> TsScale {
-        if v & 0x80 != 0 {
-            return TsScale::Shift(u32::from(v & 0x7f));
-        }
-        let e = u32::from(v);
-        if e <= 9 {
-            TsScale::Mul(10u64.pow(9 - e))
-        } else if e - 9 <= 19 {
-            // 10^19 is the largest power of ten that fits a u64.
-            TsScale::Div(10u64.pow(e - 9))
-        } else {
-            TsScale::Zero
-        }
-    }
-
-    #[inline]
-    fn to_nanos(self, units: u64) -> u64 {
-        match self {
-            TsScale::Mul(m) => units.saturating_mul(m),
-            TsScale::Div(d) => units.checked_div(d).unwrap_or(0),
-            TsScale::Zero => 0,
-            TsScale::Shift(n) => {
-                let ns = (u128::from(units) * 1_000_000_000) >> n;
-                u64::try_from(ns).unwrap_or(u64::MAX)
-            }
-        }
-    }
-}
-
-/// What a pcapng IDB says about its packets (pcapng §4.2).
-#[derive(Debug, Clone, Copy)]
-struct Interface {
-    link: LinkType,
-    /// 0 means "no limit".
-    snaplen: u32,
-    scale: TsScale,
-    /// `if_tsoffset` in nanoseconds (i64 seconds * 10^9 fits an i128).
-    offset_ns: i128,
-}
-
-impl Interface {
-    /// A packet timestamp in this interface's units, as nanoseconds since the
-    /// epoch, saturating at 0 and `u64::MAX` rather than wrapping.
-    #[inline]
-    fn timestamp(&self, units: u64) -> Timestamp {
-        let ns = self.scale.to_nanos(units);
-        if self.offset_ns == 0 {
-            return Timestamp(ns);
-        }
-        let shifted = i128::from(ns) + self.offset_ns;
-        Timestamp(u64::try_from(shifted.max(0)).unwrap_or(u64::MAX))
-    }
-}
-
 /// One packet found in the buffer, before it is lent out as a [`RawPacket`]
 /// (kept as a range so that the parsing code holds no borrow of the buffer).
-struct PacketMeta {
-    ts: Timestamp,
-    link: LinkType,
-    interface: u32,
-    orig_len: u32,
-    data: Range<usize>,
+pub(super) struct PacketMeta {
+    pub(super) ts: Timestamp,
+    pub(super) link: LinkType,
+    pub(super) interface: u32,
+    pub(super) orig_len: u32,
+    pub(super) data: Range<usize>,
 }
 
 /// A streaming pcap / pcapng reader over any byte source.
@@ -307,17 +99,17 @@ struct PacketMeta {
 /// ```
 pub struct CaptureReader {
     chunks: Chunks,
-    name: PathBuf,
-    format: Format,
+    pub(super) name: PathBuf,
+    pub(super) format: Format,
     /// The compression of the source, if it was compressed.
     compression: Option<Compression>,
     /// A compressed source's reading, for progress.
     source: Option<Arc<SourceState>>,
     /// The current chunk (or a buffer grown for a large record);
     /// `buf[start..end]` holds unconsumed file bytes.
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    pub(super) buf: Vec<u8>,
+    pub(super) start: usize,
+    pub(super) end: usize,
     /// File offset of `buf[end]`: the bytes taken from the chunks so far.
     taken: u64,
     /// The stream ended: no more chunks will come.
@@ -325,17 +117,17 @@ pub struct CaptureReader {
     /// The clean end or an error was reported: lend nothing more.
     done: bool,
     /// Byte order of the pcap file or of the current pcapng section.
-    order: ByteOrder,
+    pub(super) order: ByteOrder,
     /// Classic pcap: the file's link type.
-    pcap_link: LinkType,
+    pub(super) pcap_link: LinkType,
     /// Classic pcap: nanoseconds per unit of the fraction field (1000 or 1).
-    pcap_frac_nanos: u64,
+    pub(super) pcap_frac_nanos: u64,
     /// Classic pcap: order of the length fields (file version).
-    pcap_lengths: LengthOrder,
+    pub(super) pcap_lengths: LengthOrder,
     /// pcapng: interfaces described so far in the current section.
-    interfaces: Vec<Interface>,
+    pub(super) interfaces: Vec<Interface>,
     /// pcapng: timestamp of the previous packet returned in this section.
-    last_ts: Timestamp,
+    pub(super) last_ts: Timestamp,
     /// The packet the last [`CaptureReader::step`] moved to.
     held: Option<PacketMeta>,
 }
@@ -517,7 +309,7 @@ impl CaptureReader {
 
     /// File offset of `buf[start]`.
     #[inline]
-    fn offset(&self) -> u64 {
+    pub(super) fn offset(&self) -> u64 {
         self.taken - (self.end - self.start) as u64
     }
 
@@ -525,7 +317,7 @@ impl CaptureReader {
     /// first. `need` must be at most [`MAX_BUFFER`] (callers check lengths
     /// read from the file before asking).
     #[inline]
-    fn fill(&mut self, need: usize) -> Result<bool, Error> {
+    pub(super) fn fill(&mut self, need: usize) -> Result<bool, Error> {
         if self.end - self.start >= need {
             Ok(true)
         } else {
@@ -600,7 +392,7 @@ impl CaptureReader {
     // ---- errors --------------------------------------------------------------
 
     #[cold]
-    fn not_a_capture(&self) -> Error {
+    pub(super) fn not_a_capture(&self) -> Error {
         let have = &self.buf[self.start..self.end];
         Error::NotACapture {
             path: self.name.clone(),
@@ -629,7 +421,7 @@ impl CaptureReader {
     }
 
     #[cold]
-    fn truncated(&self, offset: u64, what: &'static str) -> Error {
+    pub(super) fn truncated(&self, offset: u64, what: &'static str) -> Error {
         Error::Truncated {
             path: self.name.clone(),
             offset,
@@ -638,352 +430,12 @@ impl CaptureReader {
     }
 
     #[cold]
-    fn corrupt(&self, offset: u64, what: String) -> Error {
+    pub(super) fn corrupt(&self, offset: u64, what: String) -> Error {
         Error::Corrupt {
             path: self.name.clone(),
             offset,
             what,
         }
-    }
-
-    // ---- classic pcap --------------------------------------------------------
-
-    /// pcap §4: magic, version, thiszone, sigfigs, snaplen, link type.
-    fn open_pcap(&mut self, order: ByteOrder, frac_nanos: u64) -> Result<(), Error> {
-        if !self.fill(PCAP_HEADER_LEN)? {
-            return Err(self.not_a_capture());
-        }
-        // pcap §4: the low 16 bits are the link type; the upper bits may
-        // carry the FCS length and reserved bits, which we ignore. The
-        // version only decides the order of the record length fields; zone,
-        // sigfigs and snaplen are not needed (and lie in fuzzed files).
-        let major = order.u16(&self.buf, self.start + 4);
-        let minor = order.u16(&self.buf, self.start + 6);
-        let network = order.u32(&self.buf, self.start + 20);
-        let link = LinkType((network & 0xFFFF) as u16);
-        if !link.is_supported() {
-            return Err(Error::UnsupportedLinkType {
-                path: self.name.clone(),
-                link,
-            });
-        }
-        self.format = Format::Pcap;
-        self.order = order;
-        self.pcap_link = link;
-        self.pcap_frac_nanos = frac_nanos;
-        self.pcap_lengths = LengthOrder::for_version(major, minor);
-        self.start += PCAP_HEADER_LEN;
-        Ok(())
-    }
-
-    /// pcap §5: ts seconds, ts µs/ns, captured length, original length, data.
-    #[inline]
-    fn next_pcap(&mut self) -> Result<Option<PacketMeta>, Error> {
-        let offset = self.offset();
-        if !self.fill(PCAP_RECORD_HEADER_LEN)? {
-            if self.start == self.end {
-                return Ok(None);
-            }
-            return Err(self.truncated(offset, "packet record header"));
-        }
-        let header: [u8; PCAP_RECORD_HEADER_LEN] = array(&self.buf, self.start);
-        let o = self.order;
-        let secs = o.u32(&header, 0);
-        let frac = o.u32(&header, 4);
-        let (incl_len, orig_len) = self
-            .pcap_lengths
-            .lengths(o.u32(&header, 8), o.u32(&header, 12));
-        if incl_len > MAX_PCAP_RECORD {
-            return Err(self.corrupt(
-                offset,
-                format!("record length {incl_len} exceeds {MAX_PCAP_RECORD}"),
-            ));
-        }
-        let total = PCAP_RECORD_HEADER_LEN + incl_len as usize;
-        if !self.fill(total)? {
-            return Err(self.truncated(offset, "packet data"));
-        }
-        let at = self.start;
-        self.start += total;
-        Ok(Some(PacketMeta {
-            // An out-of-range fraction (>= 1 s) is added as is, like tshark.
-            ts: Timestamp::from_parts(u64::from(secs), u64::from(frac) * self.pcap_frac_nanos),
-            link: self.pcap_link,
-            interface: 0,
-            orig_len,
-            data: at + PCAP_RECORD_HEADER_LEN..at + total,
-        }))
-    }
-
-    // ---- pcapng --------------------------------------------------------------
-
-    /// Reads the first Section Header Block. The caller saw the SHB type.
-    fn open_pcapng(&mut self) -> Result<(), Error> {
-        // Type, length and byte-order magic are the format's signature: a
-        // file without all three is not pcapng at all.
-        if !self.fill(12)?
-            || ByteOrder::detect(array(&self.buf, self.start + 8), BYTE_ORDER_MAGIC).is_none()
-        {
-            return Err(self.not_a_capture());
-        }
-        let offset = self.offset();
-        match self.read_block()? {
-            Some((BT_SHB, len)) => {
-                self.section_header(offset, len)?;
-                self.start += len;
-                Ok(())
-            }
-            // Unreachable: 12 bytes with the SHB type are there.
-            _ => Err(self.not_a_capture()),
-        }
-    }
-
-    /// Walks blocks until one holds a packet.
-    fn next_pcapng(&mut self) -> Result<Option<PacketMeta>, Error> {
-        loop {
-            let offset = self.offset();
-            let Some((block_type, len)) = self.read_block()? else {
-                return Ok(None);
-            };
-            let packet = match block_type {
-                BT_EPB => Some(self.enhanced_packet(offset, len)?),
-                BT_SPB => Some(self.simple_packet(offset, len)?),
-                BT_OPB => Some(self.obsolete_packet(offset, len)?),
-                BT_IDB => {
-                    self.interface_description(offset, len)?;
-                    None
-                }
-                BT_SHB => {
-                    self.section_header(offset, len)?;
-                    None
-                }
-                // NRB, ISB, DSB, custom and unknown blocks: pcapng §3.1 makes
-                // every block skippable by its length.
-                _ => None,
-            };
-            self.start += len;
-            if let Some(packet) = packet {
-                self.last_ts = packet.ts;
-                return Ok(Some(packet));
-            }
-        }
-    }
-
-    /// pcapng §3.1: reads one whole block into `buf[start..start + len]` and
-    /// checks its framing; returns its type and total length, or `Ok(None)`
-    /// at the clean end of the data.
-    #[inline(always)]
-    fn read_block(&mut self) -> Result<Option<(u32, usize)>, Error> {
-        let offset = self.offset();
-        if !self.fill(8)? {
-            if self.start == self.end {
-                return Ok(None);
-            }
-            return Err(self.truncated(offset, "block header"));
-        }
-        if array::<4>(&self.buf, self.start) == BT_SHB.to_le_bytes() {
-            // pcapng §4.1: a new section may switch byte order; its length
-            // can only be read once the byte-order magic after it is known.
-            if !self.fill(12)? {
-                return Err(self.truncated(offset, "block header"));
-            }
-            let bom = array(&self.buf, self.start + 8);
-            self.order = ByteOrder::detect(bom, BYTE_ORDER_MAGIC).ok_or_else(|| {
-                self.corrupt(
-                    offset,
-                    format!("section header block has bad byte-order magic {bom:02x?}"),
-                )
-            })?;
-        }
-        let block_type = self.order.u32(&self.buf, self.start);
-        let len = self.order.u32(&self.buf, self.start + 4);
-        let bad = if len < MIN_BLOCK {
-            Some("is less than 12")
-        } else if len % 4 != 0 {
-            Some("is not a multiple of 4")
-        } else if len > MAX_BLOCK {
-            Some("exceeds 16777216")
-        } else {
-            None
-        };
-        if let Some(bad) = bad {
-            return Err(self.corrupt(
-                offset,
-                format!("block type {block_type:#x}: block length {len} {bad}"),
-            ));
-        }
-        let total = len as usize;
-        if !self.fill(total)? {
-            return Err(self.truncated(offset, "block"));
-        }
-        let trailer = self.order.u32(&self.buf, self.start + total - 4);
-        if trailer != len {
-            return Err(self.corrupt(
-                offset,
-                format!(
-                    "block type {block_type:#x}: trailing block length {trailer} \
-                     does not match leading length {len}"
-                ),
-            ));
-        }
-        Ok(Some((block_type, total)))
-    }
-
-    /// Fails unless the block at `start` is at least `min` bytes long.
-    fn require_len(&self, offset: u64, len: usize, min: usize, what: &str) -> Result<(), Error> {
-        if len < min {
-            return Err(self.corrupt(offset, format!("{what} length {len} is less than {min}")));
-        }
-        Ok(())
-    }
-
-    /// pcapng §4.1: byte-order magic, major, minor, section length, options.
-    /// (The byte order was already taken by `read_block`.)
-    fn section_header(&mut self, offset: u64, len: usize) -> Result<(), Error> {
-        self.require_len(offset, len, 28, "section header block")?;
-        let major = self.order.u16(&self.buf, self.start + 12);
-        let minor = self.order.u16(&self.buf, self.start + 14);
-        // pcapng §4.1: a different major version is an incompatible format.
-        if major != 1 {
-            return Err(self.corrupt(
-                offset,
-                format!("unsupported pcapng version {major}.{minor}"),
-            ));
-        }
-        // pcapng §4.2: interface ids are per section.
-        self.interfaces.clear();
-        self.last_ts = Timestamp(0);
-        Ok(())
-    }
-
-    /// pcapng §4.2: link type, reserved, snaplen, options.
-    fn interface_description(&mut self, offset: u64, len: usize) -> Result<(), Error> {
-        self.require_len(offset, len, 20, "interface description block")?;
-        if self.interfaces.len() >= MAX_INTERFACES {
-            return Err(self.corrupt(
-                offset,
-                format!("more than {MAX_INTERFACES} interfaces in one section"),
-            ));
-        }
-        let o = self.order;
-        let block = &self.buf[self.start..self.start + len];
-        let mut iface = Interface {
-            link: LinkType(o.u16(block, 8)),
-            snaplen: o.u32(block, 12),
-            scale: TsScale::MICROS,
-            offset_ns: 0,
-        };
-        // pcapng §3.5: options are code (u16), length (u16), value padded to
-        // 4 bytes, until opt_endofopt or the end of the block body.
-        let options = &block[16..len - 4];
-        let mut at = 0;
-        while at + 4 <= options.len() {
-            let code = o.u16(options, at);
-            let opt_len = usize::from(o.u16(options, at + 2));
-            if code == OPT_ENDOFOPT {
-                break;
-            }
-            let value = at + 4;
-            let Some(value) = options.get(value..value + opt_len) else {
-                return Err(self.corrupt(
-                    offset,
-                    format!("interface option {code} of length {opt_len} runs past the block"),
-                ));
-            };
-            match (code, value) {
-                (IF_TSRESOL, [v, ..]) => iface.scale = TsScale::from_tsresol(*v),
-                (IF_TSOFFSET, v) if v.len() >= 8 => {
-                    iface.offset_ns = i128::from(o.i64(v, 0)) * 1_000_000_000;
-                }
-                _ => {}
-            }
-            at += 4 + opt_len.next_multiple_of(4);
-        }
-        self.interfaces.push(iface);
-        Ok(())
-    }
-
-    /// The interface a packet block refers to.
-    #[inline]
-    fn interface(&self, offset: u64, id: u32) -> Result<Interface, Error> {
-        match self.interfaces.get(id as usize) {
-            Some(iface) => Ok(*iface),
-            None => Err(self.corrupt(offset, format!("packet for undefined interface {id}"))),
-        }
-    }
-
-    /// pcapng §4.3: interface id, ts high, ts low, captured length, original
-    /// length, data padded to 4, options.
-    #[inline(always)]
-    fn enhanced_packet(&self, offset: u64, len: usize) -> Result<PacketMeta, Error> {
-        self.require_len(offset, len, 32, "enhanced packet block")?;
-        let id = self.order.u32(&self.buf, self.start + 8);
-        self.timed_packet(offset, len, id, "enhanced packet block")
-    }
-
-    /// pcapng Appendix A: like an EPB but with a 16-bit interface id followed
-    /// by a 16-bit drops count.
-    fn obsolete_packet(&self, offset: u64, len: usize) -> Result<PacketMeta, Error> {
-        self.require_len(offset, len, 32, "packet block")?;
-        let id = self.order.u16(&self.buf, self.start + 8);
-        self.timed_packet(offset, len, u32::from(id), "packet block")
-    }
-
-    /// The part EPB and the obsolete Packet Block share: from the timestamp
-    /// on (offset 12 of the block).
-    #[inline(always)]
-    fn timed_packet(
-        &self,
-        offset: u64,
-        len: usize,
-        id: u32,
-        what: &str,
-    ) -> Result<PacketMeta, Error> {
-        let o = self.order;
-        let at = self.start;
-        let header: [u8; 16] = array(&self.buf, at + 12);
-        let units = (u64::from(o.u32(&header, 0)) << 32) | u64::from(o.u32(&header, 4));
-        let cap_len = o.u32(&header, 8);
-        let orig_len = o.u32(&header, 12);
-        let room = len - 32;
-        if cap_len as usize > room {
-            return Err(self.corrupt(
-                offset,
-                format!("{what}: captured length {cap_len} exceeds the block body ({room} bytes)"),
-            ));
-        }
-        let iface = self.interface(offset, id)?;
-        Ok(PacketMeta {
-            ts: iface.timestamp(units),
-            link: iface.link,
-            interface: id,
-            orig_len,
-            data: at + 28..at + 28 + cap_len as usize,
-        })
-    }
-
-    /// pcapng §4.4: original length, data. Interface 0; captured length is
-    /// min(original length, body room, interface 0's snaplen if nonzero).
-    fn simple_packet(&self, offset: u64, len: usize) -> Result<PacketMeta, Error> {
-        self.require_len(offset, len, 16, "simple packet block")?;
-        let iface = self.interface(offset, 0)?;
-        let orig_len = self.order.u32(&self.buf, self.start + 8);
-        let mut cap_len = (orig_len as usize).min(len - 16);
-        if iface.snaplen != 0 {
-            cap_len = cap_len.min(iface.snaplen as usize);
-        }
-        let data = self.start + 12;
-        Ok(PacketMeta {
-            // An SPB carries no timestamp (pcapng §4.4). We reuse the
-            // timestamp of the previous packet returned in this section
-            // (Timestamp(0) if there was none) so that time-bucketed flow
-            // accounting keeps the packet near its neighbours.
-            ts: self.last_ts,
-            link: iface.link,
-            interface: 0,
-            orig_len,
-            data: data..data + cap_len,
-        })
     }
 }
 
@@ -992,373 +444,10 @@ mod tests {
     use std::io;
 
     use super::*;
-    use crate::source::testing::FailAfter;
-
-    // ---- byte builders -------------------------------------------------------
-
-    /// Bytes written in one byte order.
-    struct Bytes {
-        le: bool,
-        v: Vec<u8>,
-    }
-
-    impl Bytes {
-        fn new(le: bool) -> Self {
-            Bytes { le, v: Vec::new() }
-        }
-        fn u16(&mut self, x: u16) -> &mut Self {
-            let b = if self.le {
-                x.to_le_bytes()
-            } else {
-                x.to_be_bytes()
-            };
-            self.v.extend_from_slice(&b);
-            self
-        }
-        fn u32(&mut self, x: u32) -> &mut Self {
-            let b = if self.le {
-                x.to_le_bytes()
-            } else {
-                x.to_be_bytes()
-            };
-            self.v.extend_from_slice(&b);
-            self
-        }
-        fn raw(&mut self, b: &[u8]) -> &mut Self {
-            self.v.extend_from_slice(b);
-            self
-        }
-        fn pad4(&mut self) -> &mut Self {
-            while self.v.len() % 4 != 0 {
-                self.v.push(0);
-            }
-            self
-        }
-    }
-
-    /// A record or block of a built file: where it starts and ends, and
-    /// whether it holds a packet.
-    #[derive(Debug, Clone, Copy)]
-    struct Part {
-        start: usize,
-        end: usize,
-        packet: bool,
-    }
-
-    /// A classic pcap file under construction.
-    struct Pcap {
-        b: Bytes,
-        parts: Vec<Part>,
-    }
-
-    impl Pcap {
-        /// Global header (pcap §4).
-        fn new(le: bool, nanos: bool, network: u32) -> Self {
-            let mut b = Bytes::new(le);
-            b.u32(if nanos { 0xA1B2_3C4D } else { 0xA1B2_C3D4 }) // magic
-                .u16(2) // version major
-                .u16(4) // version minor
-                .u32(0) // thiszone
-                .u32(0) // sigfigs
-                .u32(65535) // snaplen (ignored by the reader)
-                .u32(network); // link type (+ FCS bits)
-            Pcap {
-                b,
-                parts: Vec::new(),
-            }
-        }
-        /// Packet record (pcap §5).
-        fn packet(self, secs: u32, frac: u32, data: &[u8], orig: u32) -> Self {
-            self.record(secs, frac, [data.len() as u32, orig], data)
-        }
-        /// Packet record with the two length fields as given.
-        fn record(mut self, secs: u32, frac: u32, lengths: [u32; 2], data: &[u8]) -> Self {
-            let start = self.b.v.len();
-            self.b
-                .u32(secs) // ts seconds
-                .u32(frac) // ts µs or ns
-                .u32(lengths[0]) // captured length (2.4 order)
-                .u32(lengths[1]) // original length (2.4 order)
-                .raw(data);
-            let end = self.b.v.len();
-            self.parts.push(Part {
-                start,
-                end,
-                packet: true,
-            });
-            self
-        }
-        /// Overwrites the header's version fields.
-        fn version(mut self, major: u16, minor: u16) -> Self {
-            let mut v = Bytes::new(self.b.le);
-            v.u16(major).u16(minor);
-            self.b.v[4..8].copy_from_slice(&v.v);
-            self
-        }
-        fn bytes(&self) -> Vec<u8> {
-            self.b.v.clone()
-        }
-    }
-
-    /// A pcapng file under construction (byte order chosen per section).
-    struct Ng {
-        le: bool,
-        v: Vec<u8>,
-        parts: Vec<Part>,
-    }
-
-    impl Ng {
-        /// Starts with a Section Header Block.
-        fn new(le: bool) -> Self {
-            Ng {
-                le,
-                v: Vec::new(),
-                parts: Vec::new(),
-            }
-            .shb(le)
-        }
-        /// Any block: type, total length, body padded to 4, total length.
-        fn block(mut self, block_type: u32, packet: bool, body: impl FnOnce(&mut Bytes)) -> Self {
-            let mut b = Bytes::new(self.le);
-            body(&mut b);
-            b.pad4();
-            let total = 12 + b.v.len() as u32;
-            let mut blk = Bytes::new(self.le);
-            blk.u32(block_type).u32(total).raw(&b.v).u32(total);
-            let start = self.v.len();
-            self.v.extend_from_slice(&blk.v);
-            self.parts.push(Part {
-                start,
-                end: self.v.len(),
-                packet,
-            });
-            self
-        }
-        /// pcapng §4.1 (starts a new section, possibly in another byte order).
-        fn shb(mut self, le: bool) -> Self {
-            self.le = le;
-            self.block(BT_SHB, false, |b| {
-                b.u32(BYTE_ORDER_MAGIC) // byte-order magic
-                    .u16(1) // major
-                    .u16(0) // minor
-                    .u32(u32::MAX) // section length -1 (unknown), 64 bits
-                    .u32(u32::MAX);
-            })
-        }
-        /// pcapng §4.2 with options (code, value).
-        fn idb(self, link: u16, snaplen: u32, options: &[(u16, &[u8])]) -> Self {
-            self.block(BT_IDB, false, |b| {
-                b.u16(link).u16(0).u32(snaplen);
-                if !options.is_empty() {
-                    for (code, value) in options {
-                        b.u16(*code).u16(value.len() as u16).raw(value).pad4();
-                    }
-                    b.u16(0).u16(0); // opt_endofopt
-                }
-            })
-        }
-        /// pcapng §4.3.
-        fn epb(self, iface: u32, units: u64, data: &[u8], orig: u32) -> Self {
-            self.block(BT_EPB, true, |b| {
-                b.u32(iface)
-                    .u32((units >> 32) as u32) // ts high
-                    .u32(units as u32) // ts low
-                    .u32(data.len() as u32) // captured length
-                    .u32(orig) // original length
-                    .raw(data);
-            })
-        }
-        /// pcapng Appendix A.
-        fn opb(self, iface: u16, units: u64, data: &[u8], orig: u32) -> Self {
-            self.block(BT_OPB, true, |b| {
-                b.u16(iface)
-                    .u16(7) // drops count
-                    .u32((units >> 32) as u32)
-                    .u32(units as u32)
-                    .u32(data.len() as u32)
-                    .u32(orig)
-                    .raw(data);
-            })
-        }
-        /// pcapng §4.4.
-        fn spb(self, orig: u32, data: &[u8]) -> Self {
-            self.block(BT_SPB, true, |b| {
-                b.u32(orig).raw(data);
-            })
-        }
-        fn bytes(&self) -> Vec<u8> {
-            self.v.clone()
-        }
-        /// A u32 in the current byte order: for hand corruption.
-        fn word(&self, x: u32) -> [u8; 4] {
-            if self.le {
-                x.to_le_bytes()
-            } else {
-                x.to_be_bytes()
-            }
-        }
-    }
-
-    // ---- reading helpers ---------------------------------------------------
-
-    /// A packet copied out of the reader.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    struct Got {
-        ts: u64,
-        link: u16,
-        interface: u32,
-        orig_len: u32,
-        data: Vec<u8>,
-    }
-
-    fn reader(bytes: &[u8]) -> Result<CaptureReader, Error> {
-        CaptureReader::from_reader(Box::new(io::Cursor::new(bytes.to_vec())), "test".into())
-    }
-
-    impl Got {
-        fn of(p: &RawPacket<'_>) -> Got {
-            Got {
-                ts: p.ts.nanos(),
-                link: p.link.0,
-                interface: p.interface,
-                orig_len: p.orig_len,
-                data: p.data.to_vec(),
-            }
-        }
-    }
-
-    /// All packets, then the error that ended the walk (None: clean end).
-    /// Also checks that nothing comes after the end or an error.
-    fn walk(mut r: CaptureReader) -> (Vec<Got>, Option<Error>) {
-        let mut got = Vec::new();
-        let end = loop {
-            match r.next_packet() {
-                Ok(Some(p)) => got.push(Got::of(&p)),
-                Ok(None) => break None,
-                Err(e) => break Some(e),
-            }
-            assert!(r.buf.len() <= MAX_BUFFER);
-        };
-        assert!(matches!(r.next_packet(), Ok(None)));
-        assert!(matches!(r.next_packet(), Ok(None)));
-        (got, end)
-    }
-
-    fn all(bytes: &[u8]) -> Vec<Got> {
-        let (got, end) = walk(reader(bytes).unwrap());
-        assert!(end.is_none(), "unexpected {end:?}");
-        got
-    }
-
-    fn err(bytes: &[u8]) -> Error {
-        match reader(bytes) {
-            Err(e) => e,
-            Ok(r) => walk(r).1.expect("an error"),
-        }
-    }
-
-    fn corrupt_what(e: Error) -> (u64, String) {
-        match e {
-            Error::Corrupt { offset, what, .. } => (offset, what),
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-    }
-
-    /// Hands out at most one byte per `read()`, and every other call is
-    /// `Interrupted`, like a slow pipe with signals.
-    struct Trickle {
-        data: Vec<u8>,
-        pos: usize,
-        interrupt: bool,
-    }
-
-    impl Read for Trickle {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.interrupt = !self.interrupt;
-            if self.interrupt {
-                return Err(io::ErrorKind::Interrupted.into());
-            }
-            match (self.data.get(self.pos), buf.first_mut()) {
-                (Some(b), Some(slot)) => {
-                    *slot = *b;
-                    self.pos += 1;
-                    Ok(1)
-                }
-                _ => Ok(0),
-            }
-        }
-    }
-
-    fn trickle(bytes: &[u8]) -> CaptureReader {
-        let t = Trickle {
-            data: bytes.to_vec(),
-            pos: 0,
-            interrupt: false,
-        };
-        CaptureReader::from_reader(Box::new(t), "trickle".into()).unwrap()
-    }
-
-    fn payload(n: usize, seed: u8) -> Vec<u8> {
-        (0..n)
-            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-            .collect()
-    }
-
-    const SEC: u64 = 1_000_000_000;
-
-    // ---- classic pcap --------------------------------------------------------
-
-    #[test]
-    fn pcap_micro_and_nano_magic_in_both_byte_orders() {
-        for le in [true, false] {
-            let micro = Pcap::new(le, false, 1)
-                .packet(1_700_000_000, 123_456, &[1, 2, 3], 60)
-                .bytes();
-            let r = reader(&micro).unwrap();
-            assert_eq!(r.format(), Format::Pcap);
-            assert_eq!(r.bytes_consumed(), 24);
-            let got = walk(r).0;
-            assert_eq!(
-                got,
-                vec![Got {
-                    ts: 1_700_000_000 * SEC + 123_456_000,
-                    link: 1,
-                    interface: 0,
-                    orig_len: 60,
-                    data: vec![1, 2, 3],
-                }]
-            );
-
-            let nano = Pcap::new(le, true, 113)
-                .packet(1_700_000_000, 123_456_789, &[9; 20], 20)
-                .packet(u32::MAX, u32::MAX, &[], 0) // extreme values do not overflow
-                .bytes();
-            let got = all(&nano);
-            assert_eq!(got[0].ts, 1_700_000_000 * SEC + 123_456_789);
-            assert_eq!(got[0].link, 113);
-            assert_eq!(got[1].ts, u64::from(u32::MAX) * SEC + u64::from(u32::MAX));
-        }
-    }
-
-    #[test]
-    fn pcap_link_type_ignores_fcs_bits() {
-        // pcap §4: bits 28..31 FCS length, bit 26 "F" flag.
-        let bytes = Pcap::new(true, false, 0x1400_0001)
-            .packet(1, 2, &[0; 14], 14)
-            .bytes();
-        assert_eq!(all(&bytes)[0].link, 1);
-    }
-
-    #[test]
-    fn pcap_unsupported_link_type_at_open() {
-        let bytes = Pcap::new(false, false, 147)
-            .packet(1, 2, &[0; 4], 4)
-            .bytes();
-        match reader(&bytes) {
-            Err(Error::UnsupportedLinkType { link, .. }) => assert_eq!(link, LinkType(147)),
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::source::{
+        pcapng::{IF_TSOFFSET, IF_TSRESOL},
+        testing::{all, payload, reader, trickle, walk, FailAfter, Got, Ng, Pcap},
+    };
 
     #[test]
     fn not_a_capture() {
@@ -1377,391 +466,6 @@ mod tests {
                 Err(Error::NotACapture { magic: m, .. }) => assert_eq!(m, magic),
                 other => panic!("{bytes:?}: {other:?}"),
             }
-        }
-    }
-
-    #[test]
-    fn pcap_huge_record_length_is_corrupt_without_allocation() {
-        let mut bytes = Pcap::new(true, false, 1).packet(1, 0, &[1; 10], 10).bytes();
-        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]); // ts
-        bytes.extend_from_slice(&u32::MAX.to_le_bytes()); // incl_len
-        bytes.extend_from_slice(&u32::MAX.to_le_bytes()); // orig_len
-        let mut r = reader(&bytes).unwrap();
-        assert!(r.next_packet().unwrap().is_some());
-        let (offset, what) = corrupt_what(r.next_packet().unwrap_err());
-        assert_eq!(offset, 24 + 16 + 10);
-        assert_eq!(what, "record length 4294967295 exceeds 262144");
-        assert_eq!(r.buf.len(), HEADROOM + CHUNK);
-        assert!(r.next_packet().unwrap().is_none());
-
-        // The largest allowed record (BIG TCP frames) is fine.
-        let big = payload(262_144, 3);
-        let bytes = Pcap::new(true, false, 1)
-            .packet(1, 0, &big, 300_000)
-            .bytes();
-        assert_eq!(all(&bytes)[0].data, big);
-        let bytes = Pcap::new(true, false, 1)
-            .packet(1, 0, &[0; 262_145], 300_000)
-            .bytes();
-        assert!(matches!(err(&bytes), Error::Corrupt { offset: 24, .. }));
-    }
-
-    #[test]
-    fn pcap_pre_2_4_versions_swap_the_length_fields() {
-        // Before 2.3 the record header held the original length first.
-        let file = |major, minor, second: u32| {
-            Pcap::new(true, false, 1)
-                .version(major, minor)
-                .record(1, 0, [8, 100], &[7; 8])
-                .record(2, 0, [second, 4], &[7; 4])
-                .bytes()
-        };
-        let lens = |bytes: &[u8]| {
-            let (got, end) = walk(reader(bytes).unwrap());
-            let lens: Vec<_> = got.iter().map(|g| (g.data.len(), g.orig_len)).collect();
-            (lens, end.map(|e| e.to_string()))
-        };
-        assert_eq!(lens(&file(2, 4, 4)), (vec![(8, 100), (4, 4)], None));
-        // 2.3: swapped only where "captured" > "original".
-        assert_eq!(lens(&file(2, 3, 60)), (vec![(8, 100), (4, 60)], None));
-        // 2.2: always swapped; the first record then claims 100 bytes of
-        // data and the file ends inside them.
-        let (got, end) = lens(&file(2, 2, 4));
-        assert_eq!(got, vec![]);
-        assert!(end.unwrap().contains("byte offset 24: packet data"));
-        let bytes = Pcap::new(false, true, 1)
-            .version(543, 0) // DG/UX
-            .packet(1, 0, &[7; 8], 8)
-            .bytes();
-        assert_eq!(lens(&bytes), (vec![(8, 8)], None));
-    }
-
-    // ---- pcapng --------------------------------------------------------------
-
-    #[test]
-    fn pcapng_interfaces_resolutions_and_offsets() {
-        let ns = 1_700_000_000 * SEC + 987_654_321;
-        let bytes = Ng::new(true)
-            // if0: Ethernet, nanoseconds (if_tsresol = 9)
-            .idb(1, 0, &[(IF_TSRESOL, &[9])])
-            // if1: Linux SLL, 2^-20 s units, if_tsoffset = 100 s
-            .idb(
-                113,
-                0,
-                &[
-                    (IF_TSRESOL, &[0x80 | 20]),
-                    (IF_TSOFFSET, &100i64.to_le_bytes()),
-                ],
-            )
-            // if2: unsupported link type (USER0), default µs, if_tsoffset = -5 s
-            .idb(147, 0, &[(IF_TSOFFSET, &(-5i64).to_le_bytes())])
-            .epb(0, ns, &[0xAA; 5], 5)
-            .epb(1, (5 << 20) + (1 << 19), &[0xBB; 7], 1500) // 5.5 s
-            .epb(2, 7_000_001, &[0xCC; 1], 1) // 7.000001 s - 5 s
-            .opb(1, 1 << 20, &[0xDD; 2], 2) // 1 s + 100 s
-            .bytes();
-        let r = reader(&bytes).unwrap();
-        assert_eq!(r.format(), Format::Pcapng);
-        assert_eq!(r.bytes_consumed(), 28);
-        let got = walk(r).0;
-        let summary: Vec<_> = got
-            .iter()
-            .map(|g| (g.ts, g.link, g.interface, g.orig_len, g.data.len()))
-            .collect();
-        assert_eq!(
-            summary,
-            vec![
-                (ns, 1, 0, 5, 5),
-                (105 * SEC + SEC / 2, 113, 1, 1500, 7),
-                (2 * SEC + 1_000, 147, 2, 1, 1),
-                (101 * SEC, 113, 1, 2, 2),
-            ]
-        );
-        assert_eq!(got[1].data, [0xBB; 7]);
-    }
-
-    #[test]
-    fn timestamp_units_never_overflow() {
-        let iface = |res: u8, off: i64| Interface {
-            link: LinkType(1),
-            snaplen: 0,
-            scale: TsScale::from_tsresol(res),
-            offset_ns: i128::from(off) * 1_000_000_000,
-        };
-        let ts = |res: u8, off: i64, units: u64| iface(res, off).timestamp(units).0;
-        assert_eq!(ts(6, 0, 1_500_000), 1_500_000_000);
-        assert_eq!(ts(0, 0, u64::MAX), u64::MAX); // seconds saturate
-        assert_eq!(ts(9, 0, u64::MAX), u64::MAX);
-        assert_eq!(ts(12, 0, 5_000_000_000_000), 5_000_000_000); // picoseconds
-        assert_eq!(ts(28, 0, u64::MAX), 1); // u64::MAX / 10^19
-        assert_eq!(ts(29, 0, u64::MAX), 0);
-        assert_eq!(ts(127, 0, u64::MAX), 0);
-        assert_eq!(ts(0x80 | 30, 0, 3 << 30), 3 * SEC); // 2^-30
-        assert_eq!(ts(0x80, 0, u64::MAX), u64::MAX); // 2^0 saturates
-        assert_eq!(ts(0xFF, 0, u64::MAX), 0); // 2^-127
-        assert_eq!(ts(6, i64::MIN, u64::MAX), 0);
-        assert_eq!(ts(6, i64::MAX, 0), u64::MAX);
-        assert_eq!(ts(6, -1, 2_000_000), SEC);
-    }
-
-    #[test]
-    fn simple_packet_takes_previous_timestamp_and_snaplen() {
-        let bytes = Ng::new(true)
-            .idb(1, 64, &[]) // snaplen 64, µs
-            .spb(100, &payload(100, 1)) // no packet before: ts 0, cut to 64
-            .epb(0, 42, &[1; 3], 3)
-            .spb(10, &payload(12, 2)) // orig 10 < body room: 10 bytes
-            .spb(200, &payload(20, 3)) // body room 20 < orig and snaplen
-            .bytes();
-        let got = all(&bytes);
-        let summary: Vec<_> = got
-            .iter()
-            .map(|g| (g.ts, g.interface, g.orig_len, g.data.len()))
-            .collect();
-        assert_eq!(
-            summary,
-            vec![
-                (0, 0, 100, 64),
-                (42_000, 0, 3, 3),
-                (42_000, 0, 10, 10),
-                (42_000, 0, 200, 20)
-            ]
-        );
-        assert_eq!(got[0].data, payload(64, 1));
-    }
-
-    #[test]
-    fn big_endian_pcapng() {
-        let bytes = Ng::new(false)
-            .idb(
-                101,
-                0,
-                &[(IF_TSRESOL, &[3]), (IF_TSOFFSET, &7i64.to_be_bytes())],
-            )
-            .epb(0, 1_234, &[0x45, 0, 0, 20], 20)
-            .bytes();
-        assert_eq!(&bytes[8..12], &[0x1A, 0x2B, 0x3C, 0x4D]);
-        let got = all(&bytes);
-        assert_eq!(got.len(), 1);
-        assert_eq!((got[0].ts, got[0].link), (8 * SEC + 234_000_000, 101));
-        assert_eq!(got[0].data, [0x45, 0, 0, 20]);
-    }
-
-    #[test]
-    fn unknown_blocks_are_skipped() {
-        let bytes = Ng::new(true)
-            .block(4, false, |b| {
-                b.raw(&[0; 8]); // NRB: nrb_record_end only
-            })
-            .idb(1, 0, &[(2, b"eth0"), (3, b"")]) // if_name, empty if_description
-            .block(5, false, |b| {
-                b.raw(&[0; 12]); // ISB
-            })
-            .epb(0, 1, &[7], 1)
-            .block(0x0000_000A, false, |b| {
-                b.raw(&[1, 2, 3, 4, 5]); // DSB
-            })
-            .block(0x4000_0BAD, false, |b| {
-                b.raw(&[9; 9]); // custom block
-            })
-            .block(0x1234_5678, false, |_| {}) // unknown, empty body
-            .epb(0, 2, &[8], 1)
-            .bytes();
-        let got = all(&bytes);
-        assert_eq!(got.iter().map(|g| g.data[0]).collect::<Vec<_>>(), [7, 8]);
-        let mut r = reader(&bytes).unwrap();
-        while r.next_packet().unwrap().is_some() {}
-        assert_eq!(r.bytes_consumed(), bytes.len() as u64);
-    }
-
-    #[test]
-    fn second_section_resets_interfaces_and_may_switch_byte_order() {
-        let two = Ng::new(true)
-            .idb(1, 0, &[(IF_TSRESOL, &[9])])
-            .epb(0, 5, &[1], 1)
-            .shb(false) // big-endian section
-            .spb(4, &[2; 4]) // interface 0 not yet described in this section
-            .bytes();
-        let (got, end) = walk(reader(&two).unwrap());
-        assert_eq!(got.len(), 1);
-        let (offset, what) = corrupt_what(end.unwrap());
-        assert_eq!(what, "packet for undefined interface 0");
-        assert_eq!(offset as usize, two.len() - 20);
-
-        let ok = Ng::new(true)
-            .idb(1, 0, &[(IF_TSRESOL, &[9])])
-            .epb(0, 5, &[1], 1)
-            .shb(false)
-            .idb(229, 0, &[])
-            .spb(4, &[2; 4]) // first packet of the section: ts 0
-            .epb(0, 3, &[3], 1)
-            .bytes();
-        let got = all(&ok);
-        let summary: Vec<_> = got.iter().map(|g| (g.ts, g.link)).collect();
-        assert_eq!(summary, vec![(5, 1), (0, 229), (3_000, 229)]);
-    }
-
-    #[test]
-    fn pcapng_corrupt_blocks() {
-        let good = Ng::new(true).idb(1, 0, &[]);
-        let at = good.v.len() as u64;
-        let with = |f: &dyn Fn(&mut Vec<u8>)| {
-            let mut v = good.bytes();
-            f(&mut v);
-            corrupt_what(err(&v))
-        };
-        let w = |x: u32| good.word(x);
-
-        for (len, why) in [
-            (8, "is less than 12"),
-            (14, "is not a multiple of 4"),
-            (0xFFFF_FFFC, "exceeds 16777216"),
-            ((16 << 20) + 4, "exceeds 16777216"),
-        ] {
-            let (offset, what) = with(&|v| {
-                v.extend_from_slice(&w(6));
-                v.extend_from_slice(&w(len));
-                v.extend_from_slice(&[0; 64]);
-            });
-            assert_eq!(offset, at);
-            assert!(what.ends_with(why), "{what}");
-        }
-
-        // Trailer differs from the leading length.
-        let (offset, what) = with(&|v| {
-            v.extend_from_slice(&w(4));
-            v.extend_from_slice(&w(16));
-            v.extend_from_slice(&w(0));
-            v.extend_from_slice(&w(20));
-        });
-        assert_eq!(offset, at);
-        assert!(what.contains("trailing block length 20 does not match leading length 16"));
-
-        // EPB whose captured length exceeds its body.
-        let epb = Ng::new(true).idb(1, 0, &[]).epb(0, 0, &[1; 8], 8);
-        let mut v = epb.bytes();
-        let cap = v.len() - 4 - 8 - 8; // captured-length field of the EPB
-        v[cap..cap + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        let (offset, what) = corrupt_what(err(&v));
-        assert_eq!(offset, at);
-        assert!(what.contains("captured length 4294967295 exceeds the block body (8 bytes)"));
-
-        // EPB for an interface never described.
-        let v = Ng::new(true).idb(1, 0, &[]).epb(1, 0, &[1], 1).bytes();
-        assert_eq!(
-            corrupt_what(err(&v)),
-            (at, "packet for undefined interface 1".into())
-        );
-
-        // EPB too short for its fixed fields.
-        let v = Ng::new(true).idb(1, 0, &[]).block(BT_EPB, true, |b| {
-            b.raw(&[0; 8]);
-        });
-        assert!(corrupt_what(err(&v.v)).1.contains("less than 32"));
-
-        // Option running past the IDB.
-        let v = Ng::new(true).block(BT_IDB, false, |b| {
-            b.u16(1)
-                .u16(0)
-                .u32(0)
-                .u16(IF_TSRESOL)
-                .u16(200)
-                .raw(&[9, 0, 0, 0]);
-        });
-        assert!(corrupt_what(err(&v.v)).1.contains("runs past the block"));
-
-        // Bad major version and bad byte-order magic in a later section.
-        let mut v = Ng::new(true).shb(true).bytes();
-        v[28 + 12] = 2;
-        assert_eq!(
-            corrupt_what(err(&v)),
-            (28, "unsupported pcapng version 2.0".into())
-        );
-        let mut v = Ng::new(true).shb(true).bytes();
-        v[28 + 8] = 0;
-        assert_eq!(corrupt_what(err(&v)).0, 28);
-
-        // A maximal claimed block in a short file: truncated, buffer capped.
-        let mut v = good.bytes();
-        v.extend_from_slice(&w(6));
-        v.extend_from_slice(&w(16 << 20));
-        v.extend_from_slice(&[0; 100]);
-        let mut r = reader(&v).unwrap();
-        assert!(matches!(
-            r.next_packet(),
-            Err(Error::Truncated { what: "block", .. })
-        ));
-        assert!(r.buf.len() <= MAX_BUFFER);
-    }
-
-    #[test]
-    fn first_block_must_be_a_section_header() {
-        let mut v = Ng::new(true).idb(1, 0, &[]).bytes();
-        v.drain(..28);
-        assert!(matches!(reader(&v), Err(Error::NotACapture { .. })));
-    }
-
-    // ---- truncation at every byte -------------------------------------------
-
-    /// Cuts `bytes` at every offset and checks: the packets wholly before the
-    /// cut come out, then `Ok(None)` if the cut is on a record boundary, else
-    /// `Truncated` at the start of the cut record.
-    fn check_every_cut(bytes: &[u8], header_len: usize, parts: &[Part], pcapng: bool) {
-        let full = all(bytes);
-        assert_eq!(full.len(), parts.iter().filter(|p| p.packet).count());
-        for cut in 0..=bytes.len() {
-            let head = &bytes[..cut];
-            let r = match reader(head) {
-                Ok(r) => r,
-                Err(e) => {
-                    assert!(cut < header_len, "cut {cut}: {e:?}");
-                    match e {
-                        Error::NotACapture { .. } => assert!(!pcapng || cut < 12),
-                        Error::Truncated { offset: 0, .. } => assert!(pcapng && cut >= 12),
-                        other => panic!("cut {cut}: {other:?}"),
-                    }
-                    continue;
-                }
-            };
-            assert!(cut >= header_len);
-            let (got, end) = walk(r);
-            let whole = parts.iter().filter(|p| p.packet && p.end <= cut).count();
-            assert_eq!(got, full[..whole], "cut {cut}");
-            let open = parts.iter().find(|p| p.start < cut && cut < p.end);
-            match (open, end) {
-                (None, None) => {}
-                (Some(p), Some(Error::Truncated { offset, .. })) => {
-                    assert_eq!(offset, p.start as u64, "cut {cut}")
-                }
-                (p, e) => panic!("cut {cut}: part {p:?}, end {e:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn pcap_truncated_at_every_byte() {
-        for (le, nanos) in [(true, false), (false, true)] {
-            let p = Pcap::new(le, nanos, 1)
-                .packet(1, 2, &payload(30, 1), 30)
-                .packet(3, 4, &[], 0)
-                .packet(5, 6, &payload(17, 2), 99);
-            check_every_cut(&p.bytes(), 24, &p.parts, false);
-        }
-    }
-
-    #[test]
-    fn pcapng_truncated_at_every_byte() {
-        for le in [true, false] {
-            let ng = Ng::new(le)
-                .idb(1, 0, &[(IF_TSRESOL, &[9])])
-                .epb(0, 10, &payload(30, 1), 30)
-                .block(4, false, |b| {
-                    b.raw(&[0; 4]);
-                })
-                .spb(17, &payload(17, 2))
-                .opb(0, 12, &payload(3, 3), 3);
-            let parts: Vec<Part> = ng.parts[1..].to_vec(); // all but the SHB read at open
-            check_every_cut(&ng.v, 28, &parts, true);
         }
     }
 
@@ -1914,65 +618,6 @@ mod tests {
             .err()
             .as_ref()
             .is_some_and(is_the_failure));
-    }
-
-    /// An endless capture (one record, repeated) that reports being dropped.
-    struct Endless {
-        bytes: Vec<u8>,
-        pos: usize,
-        dropped: std::sync::mpsc::Sender<()>,
-    }
-
-    impl Read for Endless {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = buf.len().min(self.bytes.len() - self.pos);
-            buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
-            self.pos += n;
-            if self.pos == self.bytes.len() {
-                self.pos = PCAP_HEADER_LEN;
-            }
-            Ok(n)
-        }
-    }
-
-    impl Drop for Endless {
-        fn drop(&mut self) {
-            let _ = self.dropped.send(());
-        }
-    }
-
-    #[test]
-    fn dropping_the_reader_stops_the_read_ahead_thread() {
-        let (dropped, was_dropped) = std::sync::mpsc::channel();
-        let endless = Endless {
-            bytes: Pcap::new(true, false, 1)
-                .packet(1, 0, &payload(100, 1), 100)
-                .bytes(),
-            pos: 0,
-            dropped,
-        };
-        let mut r = CaptureReader::from_reader(Box::new(endless), "endless".into()).unwrap();
-        for _ in 0..10_000 {
-            assert!(r.next_packet().unwrap().is_some());
-        }
-        drop(r);
-        // The thread, blocked sending a chunk, returns and drops the reader.
-        let wait = std::time::Duration::from_secs(30);
-        assert!(was_dropped.recv_timeout(wait).is_ok());
-    }
-
-    struct Panics;
-
-    impl Read for Panics {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            panic!("reader broke");
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "reader broke")]
-    fn a_panic_in_the_reader_reaches_the_caller() {
-        let _ = CaptureReader::from_reader(Box::new(Panics), "panics".into());
     }
 
     // ---- fuzz-ish ------------------------------------------------------------
