@@ -211,7 +211,7 @@ mod tests {
     use std::io::{self, Read};
 
     use crate::source::{
-        pcap::PCAP_HEADER_LEN,
+        classic::PCAP_HEADER_LEN,
         testing::{payload, Pcap},
         CaptureReader,
     };

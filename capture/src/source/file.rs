@@ -1,6 +1,6 @@
 //! Streaming reader for classic pcap and pcapng capture files: the buffer
 //! it walks over the read-ahead chunks, and what it lends. The formats'
-//! own parsing is in [`super::pcap`] and [`super::pcapng`].
+//! own parsing is in [`super::classic`] and [`super::pcapng`].
 //!
 //! # Contract
 //!
@@ -45,8 +45,8 @@ use std::{
 use super::{
     byte_order::{array, ByteOrder},
     chunks::{Chunk, Chunks},
+    classic::{LengthOrder, MAX_PCAP_RECORD, PCAP_RECORD_HEADER_LEN},
     compressed::{self, Compression, Damaged, SourceState},
-    pcap::{LengthOrder, MAX_PCAP_RECORD, PCAP_RECORD_HEADER_LEN},
     pcapng::{Interface, BT_SHB, MAX_BLOCK},
 };
 use crate::{Error, LinkType, RawPacket, Timestamp};

@@ -6,7 +6,7 @@
 //!
 //! Files: [`CaptureReader`] (`file`) walks a buffer over the chunks that a
 //! read-ahead thread (`chunks`) reads, through a decompressor when the
-//! stream is compressed (`compressed`); `pcap` parses the classic format's
+//! stream is compressed (`compressed`); `classic` parses the classic pcap format's
 //! header and records, `pcapng` its blocks, sections and interfaces, both
 //! reading fields in the file's `byte_order`; several captures are read as
 //! one, in time order, by a [`Merge`] of [`Input`]s (`merge`). Live:
@@ -14,11 +14,11 @@
 
 mod byte_order;
 mod chunks;
+mod classic;
 mod compressed;
 mod file;
 mod live;
 mod merge;
-mod pcap;
 mod pcapng;
 #[cfg(test)]
 mod testing;
