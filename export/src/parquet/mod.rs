@@ -26,11 +26,14 @@
 //!   clock (checked as records arrive).
 //!
 //! Costs: records are turned into Arrow arrays a batch of up to
-//! [`BATCH_ROWS`] at a time ([`columns`]). The writer holds at most one row
-//! group in memory: [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of
-//! encoded data, whichever comes first. Nothing here panics.
+//! [`BATCH_ROWS`] at a time on the caller's thread ([`columns`]); encoding
+//! and compression run on a thread of their own ([`encoder`]), at most
+//! [`encoder::QUEUE`] batches behind. The writer holds at most one row group
+//! in memory: [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of encoded
+//! data, whichever comes first. Nothing here panics.
 
 mod columns;
+mod encoder;
 
 use std::{
     fs::{self, File},
@@ -56,7 +59,10 @@ use parquet::{
     schema::types::ColumnPath,
 };
 
-use self::columns::Columns;
+use self::{
+    columns::Columns,
+    encoder::{Encoder, FileWriter},
+};
 use crate::{schema, time::utc, AtomicFile, Error, RunInfo};
 
 /// Records turned into Arrow arrays at a time.
@@ -100,6 +106,11 @@ static LAST_START: AtomicU64 = AtomicU64::new(0);
 /// Writes records into a Hive-partitioned folder of Parquet files (see the
 /// module doc). Call [`ParquetWriter::finish`] at the end: the file being
 /// written appears only then. Dropped unfinished, it leaves no partial file.
+///
+/// Knobs and costs: one thread of its own encodes and compresses, with up to
+/// [`encoder::QUEUE`] batches of up to [`BATCH_ROWS`] records waiting for it;
+/// a failure to write a batch is reported by the next call (naming the
+/// file). With `--rotate-mb`, each batch waits for the size of the file.
 #[derive(Debug)]
 pub struct ParquetWriter {
     dir: PathBuf,
@@ -107,31 +118,19 @@ pub struct ParquetWriter {
     run_id: String,
     columns: Columns,
     properties: WriterProperties,
+    encoder: Encoder,
     current: Option<OpenFile>,
     files: u64,
     /// The wall clock that ages files for `--rotate-secs`; tests turn their own.
     now: fn() -> Instant,
 }
 
-/// A Parquet file being written under its temporary name.
+/// The file the encoder is writing, as the writer sees it.
 #[derive(Debug)]
 struct OpenFile {
     /// Hours since the epoch of its records' `interval_start`.
     hour: u64,
-    /// The final path, for messages.
-    path: PathBuf,
-    writer: ArrowWriter<AtomicFile>,
     opened: Instant,
-}
-
-impl OpenFile {
-    /// Writes the footer, then commits the file (fsync, rename, folder fsync).
-    fn commit(mut self) -> Result<(), Error> {
-        self.writer
-            .finish()
-            .map_err(|e| io_or_parquet(&self.path, e, true))?;
-        self.writer.inner_mut().commit()
-    }
 }
 
 impl ParquetWriter {
@@ -182,6 +181,7 @@ impl ParquetWriter {
             run_id,
             columns: Columns::new(&run),
             properties,
+            encoder: Encoder::start().map_err(create)?,
             current: None,
             files: 0,
             now: Instant::now,
@@ -221,14 +221,7 @@ impl ParquetWriter {
                 None => self.open(hour, first.interval.start)?,
             }
             let batch = self.columns.batch(chunk)?;
-            if let Some(file) = self.current.as_mut() {
-                if let Err(e) = file.writer.write(&batch) {
-                    let error = io_or_parquet(&file.path, e, false);
-                    // Dropped: its temporary name is removed.
-                    self.current = None;
-                    return Err(error);
-                }
-            }
+            self.encoder.write(batch)?;
             if self.is_due()? {
                 self.commit()?;
             }
@@ -241,6 +234,7 @@ impl ParquetWriter {
     /// checks this as records arrive; a live run calls it on its wall-clock
     /// tick too, so a file on a quiet link still appears on time.
     pub fn rotate_if_due(&mut self) -> Result<(), Error> {
+        self.encoder.check()?;
         if self.is_due()? {
             self.commit()?;
         }
@@ -252,7 +246,7 @@ impl ParquetWriter {
     pub fn finish(mut self) -> Result<(), Error> {
         match self.current {
             Some(_) => self.commit(),
-            None => Ok(()),
+            None => self.encoder.check(),
         }
     }
 
@@ -267,9 +261,7 @@ impl ParquetWriter {
             .is_some_and(|age| (self.now)().saturating_duration_since(file.opened) >= age);
         Ok(aged
             || match self.options.rotate_bytes {
-                Some(max) => {
-                    (file.writer.bytes_written() + file.writer.in_progress_size()) as u64 >= max
-                }
+                Some(max) => self.encoder.size()? >= max,
                 None => false,
             })
     }
@@ -293,19 +285,17 @@ impl ParquetWriter {
             Some(self.properties.clone()),
         )
         .map_err(|e| io_or_parquet(&path, e, false))?;
+        self.encoder.open(FileWriter { path, writer })?;
         self.current = Some(OpenFile {
             hour,
-            path,
-            writer,
             opened: (self.now)(),
         });
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), Error> {
-        if let Some(file) = self.current.take() {
-            file.commit()?;
-        }
+        self.current = None;
+        self.encoder.commit()?;
         self.files += 1;
         Ok(())
     }
