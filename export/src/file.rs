@@ -48,15 +48,27 @@ impl AtomicFile {
     }
 
     /// Flushes, fsyncs, renames to the final name and fsyncs the folder.
-    pub fn commit(mut self) -> Result<(), Error> {
+    /// A failure before the rename removes the temporary file. Taking
+    /// `&mut self` lets a writer that owns the file (Parquet's) commit it
+    /// after writing its footer; once committed, writes go nowhere and
+    /// dropping the file leaves it in place.
+    pub fn commit(&mut self) -> Result<(), Error> {
         let finish = |source| Error::Finish {
             path: self.path.clone(),
             source,
         };
-        let file = self.file.take().expect("file present until commit");
-        let file = file.into_inner().map_err(|e| finish(e.into_error()))?;
-        file.sync_all().map_err(finish)?;
-        fs::rename(&self.tmp, &self.path).map_err(finish)?;
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let renamed = file
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| fs::rename(&self.tmp, &self.path));
+        if let Err(e) = renamed {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(finish(e));
+        }
         let folder = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -164,7 +176,7 @@ impl Output {
             Output::Stream(path, mut out) => {
                 out.flush().map_err(|source| Error::Finish { path, source })
             }
-            Output::File(file) => file.commit(),
+            Output::File(mut file) => file.commit(),
         }
     }
 }

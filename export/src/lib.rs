@@ -21,6 +21,7 @@
 //! assert!(writer.into_inner().is_empty());
 //! ```
 
+mod address;
 mod decimal;
 mod error;
 mod file;

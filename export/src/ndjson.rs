@@ -13,15 +13,13 @@
 //! built independently with serde_json, std's address `Display` and the
 //! `time` crate.
 
-use std::{
-    io::Write,
-    net::{IpAddr, Ipv4Addr},
-};
+use std::{io::Write, net::IpAddr};
 
 use capture::Timestamp;
 use flowagg::{FlowKey, FlowRecord, ObservationPoint};
 
 use crate::{
+    address,
     decimal::number,
     schema,
     time::{render, TimeText, TEXT_LEN},
@@ -237,55 +235,16 @@ fn mirror(b: &mut Vec<u8>, point: &ObservationPoint) {
     b.push(b'}');
 }
 
-/// An address and its closing quote: dotted decimal, or RFC 5952 text for
-/// IPv6 (std's `Display`, which follows it).
+/// An address and its closing quote.
 #[inline]
 fn ip(b: &mut Vec<u8>, addr: IpAddr) {
-    match addr {
-        IpAddr::V4(v4) => ipv4(b, v4),
-        IpAddr::V6(v6) => write!(b, "{v6}").expect("writing to a Vec"),
-    }
+    address::write(b, addr);
     b.push(b'"');
-}
-
-/// The text of every octet with a dot after it, padded to 4 bytes, and its
-/// length with the dot: `"7.\0\0"` and `2`.
-static OCTETS: [([u8; 4], u8); 256] = octet_texts();
-
-const fn octet_texts() -> [([u8; 4], u8); 256] {
-    let mut table = [([0; 4], 0); 256];
-    let mut i = 0;
-    while i < 256 {
-        let (h, t, u) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
-        table[i] = match i {
-            0..=9 => ([b'0' + u, b'.', 0, 0], 2),
-            10..=99 => ([b'0' + t, b'0' + u, b'.', 0], 3),
-            _ => ([b'0' + h, b'0' + t, b'0' + u, b'.'], 4),
-        };
-        i += 1;
-    }
-    table
-}
-
-/// Dotted decimal by table: each octet is one 4-byte copy cut back to its
-/// length, with no division and no copy of unknown length. itoa per octet
-/// ran at 9.0 M records/s against 11.0 M (`cargo bench --bench hot --
-/// export/ndjson`).
-#[inline]
-fn ipv4(b: &mut Vec<u8>, addr: Ipv4Addr) {
-    for octet in addr.octets() {
-        let (text, len) = &OCTETS[usize::from(octet)];
-        let end = b.len() + usize::from(*len);
-        b.extend_from_slice(text);
-        b.truncate(end);
-    }
-    // The last octet's dot.
-    b.pop();
 }
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv6Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     use capture::decode::EncapKind;
     use flowagg::Interval;

@@ -13,12 +13,22 @@ const HOUR_LEN: usize = 14;
 pub const TEXT_LEN: usize = 30;
 const SECS_PER_HOUR: u64 = 3600;
 
+/// The UTC calendar date and time of a second since the epoch: the one
+/// place calendar arithmetic happens (RFC 3339 text here, Parquet partition
+/// folders and file names in `export::parquet`).
+pub fn utc(secs: u64) -> ::time::OffsetDateTime {
+    // A `Timestamp` (u64 nanoseconds) ends in 2554, well inside `time`'s
+    // range (year 9999), so the fallback is never taken.
+    i64::try_from(secs)
+        .ok()
+        .and_then(|secs| ::time::OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(::time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// The text of an hour since the epoch: the civil date comes from `time`,
 /// once per hour, which is all a run of 5 s intervals ever asks for.
 fn hour_text(hour: u64) -> [u8; HOUR_LEN] {
-    // A u64 of nanoseconds ends in 2554, well inside `time`'s range.
-    let t = ::time::OffsetDateTime::from_unix_timestamp((hour * SECS_PER_HOUR) as i64)
-        .expect("timestamp in range");
+    let t = utc(hour * SECS_PER_HOUR);
     let year = t.year() as u32;
     let [y1, y2] = pair(year / 100);
     let [y3, y4] = pair(year % 100);

@@ -15,28 +15,29 @@
 //!   (start time in ns and process id, in hex) and a sequence number shared by
 //!   every writer of the process, so names sort in time order and never
 //!   collide between runs or threads.
-//! - A file is written under a dot-prefixed temporary name in its partition
-//!   folder (readers skip those), then closed (the footer is written only
-//!   there), fsynced, renamed, and the folder fsynced: a reader never sees a
-//!   partial file. A failure removes the temporary file and leaves every file
-//!   already renamed as it was.
+//! - A file is an [`AtomicFile`]: written under a dot-prefixed temporary name
+//!   in its partition folder (readers skip those), then closed (the footer is
+//!   written only there), fsynced, renamed, and the folder fsynced: a reader
+//!   never sees a partial file. A failure removes the temporary file and
+//!   leaves every file already renamed as it was.
 //! - Rotation: `--rotate-mb` closes a file when its size (bytes written plus
 //!   the encoded estimate of the row group in progress) passes the limit;
 //!   `--rotate-secs` closes it once it has been open that long by the wall
 //!   clock (checked as records arrive).
 //!
 //! Costs: records are turned into Arrow arrays a batch of up to
-//! [`BATCH_ROWS`] at a time; each column is one allocation per batch, and
-//! addresses are formatted straight into their column's one text buffer, with
-//! no `String` per record. The writer holds at most one row group in memory:
-//! [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of encoded data, whichever
-//! comes first. Nothing here panics.
+//! [`BATCH_ROWS`] at a time on the caller's thread ([`columns`]); encoding
+//! and compression run on a thread of their own ([`encoder`]), at most
+//! [`encoder::QUEUE`] batches behind. The writer holds at most one row group
+//! in memory: [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of encoded
+//! data, whichever comes first. Nothing here panics.
+
+mod columns;
+mod encoder;
 
 use std::{
-    fmt::Write as _,
     fs::{self, File},
     io,
-    net::IpAddr,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -45,11 +46,6 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use arrow_array::{
-    builder::StringBuilder, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array,
-    RecordBatch, StructArray, TimestampMicrosecondArray,
-};
-use arrow_schema::{ArrowError, Fields, SchemaRef};
 use capture::Timestamp;
 use flowagg::FlowRecord;
 use parquet::{
@@ -63,7 +59,11 @@ use parquet::{
     schema::types::ColumnPath,
 };
 
-use crate::{schema, Error, RunInfo};
+use self::{
+    columns::Columns,
+    encoder::{Encoder, FileWriter},
+};
+use crate::{schema, time::utc, AtomicFile, Error, RunInfo};
 
 /// Records turned into Arrow arrays at a time.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -72,13 +72,16 @@ pub const BATCH_ROWS: usize = 64 * 1024;
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// Encoded bytes per row group at most: the memory bound of the writer.
 pub const ROW_GROUP_BYTES: usize = 128 << 20;
-/// zstd level: 3 is zstd's own default, a good size for its speed on flow records.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level 1, not zstd's default 3: on the benchmark traces it wrote
+/// files 2% smaller (0.9% larger on the one with few flows) and compressed
+/// in about half the time, the largest single cost of encoding
+/// (docs/design.md, "Measured choices").
+const ZSTD_LEVEL: i32 = 1;
 
 /// The compression codec of the files (`--compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// zstd level 3 (the default): the smallest files every engine reads.
+    /// zstd level 1 (the default): the smallest files every engine reads.
     #[default]
     Zstd,
     /// Snappy: faster to write, larger.
@@ -106,27 +109,31 @@ static LAST_START: AtomicU64 = AtomicU64::new(0);
 /// Writes records into a Hive-partitioned folder of Parquet files (see the
 /// module doc). Call [`ParquetWriter::finish`] at the end: the file being
 /// written appears only then. Dropped unfinished, it leaves no partial file.
+///
+/// Knobs and costs: one thread of its own encodes and compresses, with up to
+/// [`encoder::QUEUE`] batches of up to [`BATCH_ROWS`] records waiting for it;
+/// a failure to write a batch is reported by the next call (naming the
+/// file). With `--rotate-mb`, each batch waits for the size of the file.
 #[derive(Debug)]
 pub struct ParquetWriter {
     dir: PathBuf,
     options: ParquetOptions,
-    run: RunInfo,
     run_id: String,
-    schema: SchemaRef,
-    children: Children,
+    columns: Columns,
     properties: WriterProperties,
+    encoder: Encoder,
     current: Option<OpenFile>,
     files: u64,
     /// The wall clock that ages files for `--rotate-secs`; tests turn their own.
     now: fn() -> Instant,
 }
 
-/// The Arrow fields of the struct columns, built once.
+/// The file the encoder is writing, as the writer sees it.
 #[derive(Debug)]
-struct Children {
-    connection: Fields,
-    mirror: Fields,
-    sampling: Fields,
+struct OpenFile {
+    /// Hours since the epoch of its records' `interval_start`.
+    hour: u64,
+    opened: Instant,
 }
 
 impl ParquetWriter {
@@ -174,15 +181,10 @@ impl ParquetWriter {
         Ok(ParquetWriter {
             dir: dir.to_owned(),
             options,
-            run,
             run_id,
-            schema: schema::arrow_schema(),
-            children: Children {
-                connection: schema::CONNECTION.arrow_children(),
-                mirror: schema::MIRROR.arrow_children(),
-                sampling: schema::SAMPLING.arrow_children(),
-            },
+            columns: Columns::new(&run),
             properties,
+            encoder: Encoder::start().map_err(create)?,
             current: None,
             files: 0,
             now: Instant::now,
@@ -213,23 +215,18 @@ impl ParquetWriter {
             let (chunk, tail) = rest.split_at(len);
             rest = tail;
 
-            let file = match self.current.take() {
-                Some(file) if file.hour == hour && !self.is_due(&file) => file,
-                Some(file) => {
-                    self.commit(file)?;
-                    self.open(hour, first.interval.start)?
+            match self.current.as_ref().map(|file| file.hour) {
+                Some(open) if open == hour && !self.is_due()? => {}
+                Some(_) => {
+                    self.commit()?;
+                    self.open(hour, first.interval.start)?;
                 }
                 None => self.open(hour, first.interval.start)?,
-            };
-            let batch = self.batch(chunk)?;
-            let mut file = file;
-            file.writer
-                .write(&batch)
-                .map_err(|e| io_or_parquet(&file.path, e, false))?;
-            if self.is_due(&file) {
-                self.commit(file)?;
-            } else {
-                self.current = Some(file);
+            }
+            let batch = self.columns.batch(chunk)?;
+            self.encoder.write(batch)?;
+            if self.is_due()? {
+                self.commit()?;
             }
         }
         Ok(())
@@ -240,34 +237,39 @@ impl ParquetWriter {
     /// checks this as records arrive; a live run calls it on its wall-clock
     /// tick too, so a file on a quiet link still appears on time.
     pub fn rotate_if_due(&mut self) -> Result<(), Error> {
-        match self.current.take() {
-            Some(file) if self.is_due(&file) => self.commit(file),
-            other => {
-                self.current = other;
-                Ok(())
-            }
+        self.encoder.check()?;
+        if self.is_due()? {
+            self.commit()?;
         }
+        Ok(())
     }
 
     /// Closes the file being written: every file of the run is then complete
     /// and under its final name.
     pub fn finish(mut self) -> Result<(), Error> {
-        match self.current.take() {
-            Some(file) => self.commit(file),
-            None => Ok(()),
+        match self.current {
+            Some(_) => self.commit(),
+            None => self.encoder.check(),
         }
     }
 
-    fn is_due(&self, file: &OpenFile) -> bool {
-        let size = (file.writer.bytes_written() + file.writer.in_progress_size()) as u64;
-        self.options.rotate_bytes.is_some_and(|max| size >= max)
-            || self
-                .options
-                .rotate_after
-                .is_some_and(|age| (self.now)().saturating_duration_since(file.opened) >= age)
+    /// Whether the file being written is due for rotation.
+    fn is_due(&mut self) -> Result<bool, Error> {
+        let Some(file) = &self.current else {
+            return Ok(false);
+        };
+        let aged = self
+            .options
+            .rotate_after
+            .is_some_and(|age| (self.now)().saturating_duration_since(file.opened) >= age);
+        Ok(aged
+            || match self.options.rotate_bytes {
+                Some(max) => self.encoder.size()? >= max,
+                None => false,
+            })
     }
 
-    fn open(&self, hour: u64, first_interval: Timestamp) -> Result<OpenFile, Error> {
+    fn open(&mut self, hour: u64, first_interval: Timestamp) -> Result<(), Error> {
         let (date_dir, hour_dir) = partition(&self.dir, hour);
         make_dir(&date_dir, &self.dir)?;
         make_dir(&hour_dir, &date_dir)?;
@@ -278,178 +280,27 @@ impl ParquetWriter {
             self.run_id
         );
         let path = hour_dir.join(&name);
-        let tmp = hour_dir.join(format!(".{name}.tmp"));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|source| Error::Create {
-                path: path.clone(),
-                source,
-            })?;
+        let file = AtomicFile::create(&path)?;
+        // Dropped on failure: the temporary file goes with it.
         let writer = ArrowWriter::try_new(
             file,
-            Arc::clone(&self.schema),
+            Arc::clone(self.columns.schema()),
             Some(self.properties.clone()),
-        );
-        let writer = match writer {
-            Ok(writer) => writer,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(io_or_parquet(&path, e, false));
-            }
-        };
-        Ok(OpenFile {
+        )
+        .map_err(|e| io_or_parquet(&path, e, false))?;
+        self.encoder.open(FileWriter { path, writer })?;
+        self.current = Some(OpenFile {
             hour,
-            path,
-            tmp,
-            writer,
             opened: (self.now)(),
-            renamed: false,
-        })
-    }
-
-    fn commit(&mut self, file: OpenFile) -> Result<(), Error> {
-        file.commit()?;
-        self.files += 1;
+        });
         Ok(())
     }
 
-    /// One record batch of records of one partition.
-    fn batch(&self, records: &[FlowRecord]) -> Result<RecordBatch, ArrowError> {
-        let n = records.len();
-        let key = |f: fn(&FlowRecord) -> Option<u16>| -> ArrayRef {
-            Arc::new(Int32Array::from_iter(
-                records.iter().map(|r| f(r).map(i32::from)),
-            ))
-        };
-        let int64 = |f: fn(&FlowRecord) -> u64| -> ArrayRef {
-            Arc::new(Int64Array::from_iter_values(
-                records.iter().map(|r| f(r) as i64),
-            ))
-        };
-        let time = |f: fn(&FlowRecord) -> Timestamp| -> ArrayRef {
-            Arc::new(
-                TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| micros(f(r))))
-                    .with_timezone("UTC"),
-            )
-        };
-
-        // Addresses go straight into one text buffer per column and batch.
-        // 15 bytes is the longest IPv4 text; IPv6 grows the buffer once.
-        let mut src_ip = StringBuilder::with_capacity(n, n * 15);
-        let mut dest_ip = StringBuilder::with_capacity(n, n * 15);
-        let mut encap = StringBuilder::with_capacity(n, n * 6);
-        for r in records {
-            append_ip(&mut src_ip, r.key.src_ip());
-            append_ip(&mut dest_ip, r.key.dst_ip());
-            encap.append_option(r.observation.encap.map(|e| e.name()));
-        }
-
-        let connection = StructArray::try_new(
-            self.children.connection.clone(),
-            vec![
-                Arc::new(src_ip.finish()),
-                key(|r| r.key.ports().map(|p| p.0)),
-                Arc::new(dest_ip.finish()),
-                key(|r| r.key.ports().map(|p| p.1)),
-                key(|r| Some(u16::from(r.key.proto))),
-            ],
-            None,
-        )?;
-        let mirror = StructArray::try_new(
-            self.children.mirror.clone(),
-            vec![
-                Arc::new(encap.finish()),
-                Arc::new(Int64Array::from_iter(
-                    records.iter().map(|r| r.observation.vni.map(i64::from)),
-                )),
-                Arc::new(Int64Array::from_iter(
-                    records
-                        .iter()
-                        .map(|r| r.observation.session_id.map(i64::from)),
-                )),
-                Arc::new(Int32Array::from_iter_values(records.iter().map(|r| {
-                    i32::try_from(r.observation.interface).unwrap_or(i32::MAX)
-                }))),
-            ],
-            None,
-        )?;
-        let sampling = StructArray::try_new(
-            self.children.sampling.clone(),
-            vec![
-                Arc::new(Float64Array::from_value(self.run.flow_rate, n)),
-                Arc::new(Float64Array::from_value(self.run.packet_rate, n)),
-            ],
-            None,
-        )?;
-        RecordBatch::try_new(
-            Arc::clone(&self.schema),
-            vec![
-                Arc::new(connection),
-                key(|r| r.key.icmp().map(|(t, _)| u16::from(t))),
-                key(|r| r.key.icmp().map(|(_, c)| u16::from(c))),
-                time(|r| r.first),
-                time(|r| r.last),
-                time(|r| r.interval.start),
-                Arc::new(Int32Array::from_iter_values(
-                    records
-                        .iter()
-                        .map(|r| i32::try_from(r.interval.secs).unwrap_or(i32::MAX)),
-                )),
-                int64(|r| r.bytes),
-                int64(|r| r.payload_bytes),
-                int64(|r| r.packets),
-                key(|r| r.tcp_flags().map(u16::from)),
-                Arc::new(mirror),
-                Arc::new(sampling),
-                Arc::new(BooleanArray::from_iter(
-                    records.iter().map(|r| Some(r.partial)),
-                )),
-            ],
-        )
-    }
-}
-
-/// A file being written under its temporary name. Dropped before
-/// [`OpenFile::commit`] succeeds, the temporary file is removed.
-#[derive(Debug)]
-struct OpenFile {
-    /// Hours since the epoch of its records' `interval_start`.
-    hour: u64,
-    path: PathBuf,
-    tmp: PathBuf,
-    writer: ArrowWriter<File>,
-    opened: Instant,
-    renamed: bool,
-}
-
-impl OpenFile {
-    /// Writes the footer, fsyncs, renames, fsyncs the folder.
-    fn commit(mut self) -> Result<(), Error> {
-        let finish = |path: &Path, source| Error::Finish {
-            path: path.to_owned(),
-            source,
-        };
-        self.writer
-            .finish()
-            .map_err(|e| io_or_parquet(&self.path, e, true))?;
-        self.writer
-            .inner()
-            .sync_all()
-            .map_err(|e| finish(&self.path, e))?;
-        fs::rename(&self.tmp, &self.path).map_err(|e| finish(&self.path, e))?;
-        self.renamed = true;
-        let folder = self.path.parent().unwrap_or(Path::new("."));
-        sync_dir(folder).map_err(|e| finish(&self.path, e))
-    }
-}
-
-impl Drop for OpenFile {
-    fn drop(&mut self) {
-        if !self.renamed {
-            let _ = fs::remove_file(&self.tmp);
-        }
+    fn commit(&mut self) -> Result<(), Error> {
+        self.current = None;
+        self.encoder.commit()?;
+        self.files += 1;
+        Ok(())
     }
 }
 
@@ -486,82 +337,36 @@ fn properties(options: &ParquetOptions, run: &RunInfo, run_id: &str) -> WriterPr
         .build()
 }
 
-/// Appends an address's text as the next value of `column`: IPv4 digit by
-/// digit (the common case; `core::fmt`'s per-octet padding logic was a fifth
-/// of the writer's time), IPv6 through `Display`, which follows RFC 5952.
-fn append_ip(column: &mut StringBuilder, addr: IpAddr) {
-    match addr {
-        IpAddr::V4(v4) => {
-            let mut text = [0u8; 15];
-            let mut len = 0;
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    text[len] = b'.';
-                    len += 1;
-                }
-                if octet >= 100 {
-                    text[len] = b'0' + octet / 100;
-                    len += 1;
-                }
-                if octet >= 10 {
-                    text[len] = b'0' + octet / 10 % 10;
-                    len += 1;
-                }
-                text[len] = b'0' + octet % 10;
-                len += 1;
-            }
-            // Digits and dots: always UTF-8.
-            column.append_value(std::str::from_utf8(&text[..len]).unwrap_or_default());
-        }
-        IpAddr::V6(v6) => {
-            let _ = write!(column, "{v6}");
-            column.append_value("");
-        }
-    }
-}
-
 /// Hours since the epoch of the record's interval: its partition.
 fn hour_of(record: &FlowRecord) -> u64 {
     record.interval.start.secs() / 3600
 }
 
-/// Capture time in Parquet's unit: microseconds, truncated (docs/record.md, "Fields").
-fn micros(ts: Timestamp) -> i64 {
-    (ts.nanos() / 1_000) as i64
-}
-
 /// `DIR/date=YYYY-MM-DD` and `DIR/date=YYYY-MM-DD/hour=HH` of an hour since the epoch.
 fn partition(dir: &Path, hour: u64) -> (PathBuf, PathBuf) {
-    let (y, m, d) = civil_date(hour / 24);
-    let date_dir = dir.join(format!("date={y:04}-{m:02}-{d:02}"));
-    let hour_dir = date_dir.join(format!("hour={:02}", hour % 24));
+    let t = utc(hour * 3600);
+    let date_dir = dir.join(format!(
+        "date={:04}-{:02}-{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day()
+    ));
+    let hour_dir = date_dir.join(format!("hour={:02}", t.hour()));
     (date_dir, hour_dir)
 }
 
 /// `20261124T070000Z`: a UTC time that sorts as text.
 fn compact_utc(secs: u64) -> String {
-    let (y, m, d) = civil_date(secs / 86_400);
-    let s = secs % 86_400;
+    let t = utc(secs);
     format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
-}
-
-/// Year, month, day of a day since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
 }
 
 /// Creates a partition folder (not its parents: a removed output folder is
@@ -694,31 +499,10 @@ mod tests {
         assert_eq!(compact_utc(1_795_012_439), "20261118T143359Z");
         assert_eq!(compact_utc(0), "19700101T000000Z");
         // date -u -d @1709164800 → 2024-02-29 00:00:00 (a leap day)
-        assert_eq!(civil_date(1_709_164_800 / 86_400), (2024, 2, 29));
+        let (date, hour) = partition(Path::new("d"), 1_709_164_800 / 3600);
+        assert_eq!(date, Path::new("d/date=2024-02-29"));
+        assert_eq!(hour, Path::new("d/date=2024-02-29/hour=00"));
         assert_eq!(compact_utc(H07), "20261124T070000Z");
-    }
-
-    #[test]
-    fn addresses_read_as_display_writes_them() {
-        let addrs: Vec<IpAddr> = [
-            "0.0.0.0",
-            "255.255.255.255",
-            "10.0.100.9",
-            "192.168.1.10",
-            "::",
-            "2001:db8::1",
-            "::ffff:10.0.0.1",
-            "fe80::7af8:82ff:fed3:fbc2",
-        ]
-        .iter()
-        .map(|a| a.parse().unwrap())
-        .collect();
-        let mut column = StringBuilder::new();
-        addrs.iter().for_each(|a| append_ip(&mut column, *a));
-        let column = column.finish();
-        for (i, addr) in addrs.iter().enumerate() {
-            assert_eq!(column.value(i), addr.to_string());
-        }
     }
 
     #[test]
