@@ -4,6 +4,13 @@
 //! bytes; this module adds what the flow record needs on top: the declared
 //! datagram length (which may exceed the captured bytes under a snaplen),
 //! fragment facts, and the walk over extension headers to the transport.
+//!
+//! Lengths (docs/record.md, "Counting"): a zero length field (IPv4 Total
+//! Length 0, IPv6 Payload Length 0 without a Jumbo option) is what a capture
+//! on a host shows for TSO/GSO and BIG TCP segments the NIC splits later; the
+//! datagram is then the rest of the frame as it was on the wire (`wire_len`,
+//! from the capture's original length), as tcpdump and Wireshark take it. A
+//! Jumbo Payload length counts only when the frame carries it.
 
 use etherparse::{
     err, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
@@ -67,8 +74,9 @@ pub fn by_version(data: &[u8]) -> Result<Next, DecodeError> {
     }
 }
 
-/// An IPv4 packet and its transport header.
-pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+/// An IPv4 packet and its transport header. `wire_len`: the bytes from this
+/// header to the end of the frame on the wire (at least `data.len()`).
+pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
     let header = Ipv4HeaderSlice::from_slice(data).map_err(|e| match e {
         err::ipv4::HeaderSliceError::Len(_) => {
             DecodeError::new(Layer::Ipv4, ErrorKind::Truncated, 0)
@@ -78,7 +86,10 @@ pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         }
     })?;
     let header_len = header.slice().len() as u32;
-    let ip_len = u32::from(header.total_len());
+    let ip_len = match header.total_len() {
+        0 => frame_len(wire_len),
+        declared => u32::from(declared),
+    };
     if ip_len < header_len {
         return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
     }
@@ -99,7 +110,8 @@ pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
 }
 
 /// An IPv6 packet: the fixed header, the extension headers, the transport.
-pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+/// `wire_len` as for [`ipv4`].
+pub fn ipv6(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
     let header = Ipv6HeaderSlice::from_slice(data).map_err(|e| match e {
         err::ipv6::HeaderSliceError::Len(_) => {
             DecodeError::new(Layer::Ipv6, ErrorKind::Truncated, 0)
@@ -109,8 +121,10 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         }
     })?;
     let payload_len = header.payload_length();
-    let mut ip_len = u32::from(payload_len) + IPV6_HEADER_LEN;
-    let mut jumbo = false;
+    let mut ip_len = match payload_len {
+        0 => frame_len(wire_len),
+        declared => u32::from(declared) + IPV6_HEADER_LEN,
+    };
     let mut proto = header.next_header();
     let mut at = IPV6_HEADER_LEN as usize;
     let mut fragment = None;
@@ -149,8 +163,13 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
                 .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
             if index == 0 && proto == IpNumber::IPV6_HEADER_HOP_BY_HOP && payload_len == 0 {
                 if let Some(len) = jumbo_length(ext.payload()) {
-                    ip_len = len.saturating_add(IPV6_HEADER_LEN);
-                    jumbo = true;
+                    // RFC 2675 allows 65,536 to 2^32 - 1; a frame that does
+                    // not carry that many bytes makes the claim a lie.
+                    let jumbo_len = u64::from(len) + u64::from(IPV6_HEADER_LEN);
+                    if jumbo_len > wire_len as u64 {
+                        return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
+                    }
+                    ip_len = u32::try_from(jumbo_len).unwrap_or(u32::MAX);
                 }
             }
             (ext.next_header(), ext.slice().len())
@@ -163,12 +182,18 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             break;
         }
     }
-    if (payload_len == 0 && !jumbo) || ip_len < at as u32 {
-        // Payload Length 0 without a Jumbo option, or extension headers
-        // beyond the declared end (docs/record.md, "Counting": malformed).
+    if ip_len < at as u32 {
+        // Extension headers beyond the declared end (docs/record.md,
+        // "Counting": malformed).
         return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
     }
     finish(IpView::V6(header), proto, data, ip_len, at as u32, fragment)
+}
+
+/// The datagram length a zero length field stands for: the rest of the frame
+/// on the wire (capped at u32, which no capture record reaches).
+fn frame_len(wire_len: usize) -> u32 {
+    u32::try_from(wire_len).unwrap_or(u32::MAX)
 }
 
 /// Extension headers walked to reach the transport (docs/decoding.md); ESP

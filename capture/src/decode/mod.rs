@@ -217,7 +217,7 @@ pub struct Decoded<'a> {
     /// Set when this datagram is a fragment.
     pub fragment: Option<Fragment>,
     /// Ports, ICMP type/code and TCP flags where the protocol has them.
-    pub transport: Transport<'a>,
+    pub transport: Transport,
     /// The captured bytes of the IP payload, up to the declared length.
     pub ip_payload: &'a [u8],
     /// The outermost mirror tunnel removed: the observation point.
@@ -316,6 +316,9 @@ pub fn decode_with<'a>(
     config: &DecodeConfig,
 ) -> Result<Decoded<'a>, DecodeError> {
     let data = packet.data;
+    // Bytes the frame had on the wire: what a zero IP length stands for is
+    // taken from it (docs/record.md, "Counting"). Never less than captured.
+    let wire_len = (packet.orig_len as usize).max(data.len());
     let (mut next, mut offset) = link::decode(packet.link, data)?;
     let mut frame = data;
     let mut tags = TagCount::default();
@@ -325,7 +328,14 @@ pub fn decode_with<'a>(
     loop {
         // Errors carry offsets in the captured frame, wherever the layer is.
         let base = frame.as_ptr() as usize - data.as_ptr() as usize;
-        let mut decoded = to_ip(frame, next, offset, &mut tags).map_err(|e| e.at(base))?;
+        let mut decoded = to_ip(
+            frame,
+            wire_len.saturating_sub(base),
+            next,
+            offset,
+            &mut tags,
+        )
+        .map_err(|e| e.at(base))?;
         let ip_at = decoded.ip_payload.as_ptr() as usize - data.as_ptr() as usize;
         let Some(inner) = tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? else {
             decoded.mirror = mirror;
@@ -357,8 +367,10 @@ struct TagCount {
 }
 
 /// Walks link-level layers from `offset` in `frame` to the IP packet.
+/// `wire_len` is the length `frame` had on the wire (at least its captured length).
 fn to_ip<'a>(
     frame: &'a [u8],
+    wire_len: usize,
     mut next: Next,
     mut offset: usize,
     tags: &mut TagCount,
@@ -383,8 +395,12 @@ fn to_ip<'a>(
             Next::Ppp => ppp::protocol(rest),
             Next::Pppoe => ppp::pppoe_session(rest),
             Next::IpByVersion => ip::by_version(rest).map(|next| (next, 0)),
-            Next::Ipv4 => return ip::ipv4(rest).map_err(|e| e.at(offset)),
-            Next::Ipv6 => return ip::ipv6(rest).map_err(|e| e.at(offset)),
+            Next::Ipv4 => {
+                return ip::ipv4(rest, wire_len.saturating_sub(offset)).map_err(|e| e.at(offset))
+            }
+            Next::Ipv6 => {
+                return ip::ipv6(rest, wire_len.saturating_sub(offset)).map_err(|e| e.at(offset))
+            }
             Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
             Next::Unknown => {
                 return Err(DecodeError::new(
