@@ -25,3 +25,10 @@ fn issue_15_transport_header_cut_after_the_ports_counts() {
 fn issue_15_big_tcp_zero_lengths_are_the_frames() {
     check("tcpdump-bigtcp-ipv4-vxlan-ipv4.pcap", 1);
 }
+
+/// Class 3: AH walked in IPv4 and IPv6 (the flows are TCP and UDP with
+/// ports), the IPv6 Mobility header an upper layer (protocol 135).
+#[test]
+fn issue_15_ah_is_walked_and_mobility_is_protocol_135() {
+    check("issue15-ah-mobility.pcapng", 4);
+}

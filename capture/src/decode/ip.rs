@@ -13,7 +13,8 @@
 //! Jumbo Payload length counts only when the frame carries it.
 
 use etherparse::{
-    err, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
+    err, IpAuthHeaderSlice, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice,
+    Ipv6RawExtHeaderSlice,
 };
 
 use super::{transport, DecodeError, Decoded, ErrorKind, Layer, Next};
@@ -23,7 +24,6 @@ const IPV6_HEADER_LEN: u32 = 40;
 const MAX_EXT_HEADERS: usize = 16;
 /// Hop-by-Hop option carrying a Jumbo Payload length (RFC 2675).
 const JUMBO_OPTION: u8 = 0xc2;
-const MOBILITY: IpNumber = IpNumber(135);
 
 /// The innermost IP header, borrowed.
 #[derive(Debug, Clone)]
@@ -85,12 +85,12 @@ pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
             DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0)
         }
     })?;
-    let header_len = header.slice().len() as u32;
+    let mut header_len = header.slice().len();
     let ip_len = match header.total_len() {
         0 => frame_len(wire_len),
         declared => u32::from(declared),
     };
-    if ip_len < header_len {
+    if ip_len < header_len as u32 {
         return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
     }
     let offset = header.fragments_offset().value();
@@ -99,14 +99,41 @@ pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
         offset,
         more: header.more_fragments(),
     });
+    // AH is walked as in IPv6 (RFC 4302 §3.1: it sits between the IPv4
+    // header and the protocol it protects); a later fragment holds payload.
+    let mut proto = header.protocol();
+    if fragment.is_none_or(|f| f.is_first()) {
+        for _ in 0..MAX_EXT_HEADERS {
+            if proto != IpNumber::AUTHENTICATION_HEADER {
+                break;
+            }
+            let (next, len) = auth_header(&data[header_len..])
+                .map_err(|kind| DecodeError::new(Layer::Ipv4, kind, header_len))?;
+            proto = next;
+            header_len += len;
+        }
+        if ip_len < header_len as u32 {
+            return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
+        }
+    }
     finish(
         IpView::V4(header),
-        header.protocol(),
+        proto,
         data,
         ip_len,
-        header_len,
+        header_len as u32,
         fragment,
     )
+}
+
+/// An Authentication Header (RFC 4302 §2.2, its length in 4-byte units
+/// minus 2): the protocol after it and its length.
+fn auth_header(rest: &[u8]) -> Result<(IpNumber, usize), ErrorKind> {
+    match IpAuthHeaderSlice::from_slice(rest) {
+        Ok(ah) => Ok((ah.next_header(), ah.slice().len())),
+        Err(err::ip_auth::HeaderSliceError::Len(_)) => Err(ErrorKind::Truncated),
+        Err(err::ip_auth::HeaderSliceError::Content(_)) => Err(ErrorKind::Malformed),
+    }
 }
 
 /// An IPv6 packet: the fixed header, the extension headers, the transport.
@@ -151,13 +178,7 @@ pub fn ipv6(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
             }
             (frag.next_header(), frag.slice().len())
         } else if proto == IpNumber::AUTHENTICATION_HEADER {
-            // RFC 4302 §2.2: AH's length is in 4-byte units, minus 2.
-            let raw = rest.get(..2).ok_or(ext_error(ErrorKind::Truncated, at))?;
-            let len = (usize::from(raw[1]) + 2) * 4;
-            if rest.len() < len {
-                return Err(ext_error(ErrorKind::Truncated, at));
-            }
-            (IpNumber(raw[0]), len)
+            auth_header(rest).map_err(|kind| ext_error(kind, at))?
         } else {
             let ext = Ipv6RawExtHeaderSlice::from_slice(rest)
                 .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
@@ -197,7 +218,10 @@ fn frame_len(wire_len: usize) -> u32 {
 }
 
 /// Extension headers walked to reach the transport (docs/decoding.md); ESP
-/// (50) ends the walk, since what follows it is encrypted.
+/// (50) ends the walk, since what follows it is encrypted. The Mobility
+/// header (135) is not among them: RFC 6275 §6.1.1 makes it the last header,
+/// an upper layer of its own (its Payload Proto is always 59, none), so the
+/// flow's protocol is 135.
 fn is_walked_extension(proto: IpNumber) -> bool {
     matches!(
         proto,
@@ -206,7 +230,6 @@ fn is_walked_extension(proto: IpNumber) -> bool {
             | IpNumber::IPV6_FRAGMENTATION_HEADER
             | IpNumber::IPV6_DESTINATION_OPTIONS
             | IpNumber::AUTHENTICATION_HEADER
-            | MOBILITY
     )
 }
 
