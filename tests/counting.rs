@@ -3,7 +3,10 @@
 //! tests/fixtures/README.md) and compares every record with the expectation
 //! tshark gave (tests/fixtures/make_expected.sh).
 
-use crate::replay::check;
+use crate::{
+    common::{fixture, mirrorflow},
+    replay::{check, check_stats},
+};
 
 /// Class 1: a transport header cut by the snaplen after its ports counts.
 /// The SMTP capture cut at 74 bytes loses the TCP options of its SYN and
@@ -31,4 +34,45 @@ fn issue_15_big_tcp_zero_lengths_are_the_frames() {
 #[test]
 fn issue_15_ah_is_walked_and_mobility_is_protocol_135() {
     check("issue15-ah-mobility.pcapng", 4);
+}
+
+/// Class 4: tunnels that do not decode (GRE keepalive, Cisco MetaData, WCCP,
+/// Aruba; UDP to 6081 that is not Geneve or carries another protocol type;
+/// VXLAN without the I flag) count as the flow of the IP header carrying
+/// them, under "tunnel not peeled" by reason.
+#[test]
+fn issue_15_tunnels_that_do_not_decode_are_their_outer_flows() {
+    check_stats(
+        "issue15-not-peeled.pcapng",
+        7,
+        &[
+            ("tunnel_not_peeled/gre_protocol", 4),
+            ("tunnel_not_peeled/geneve_header", 1),
+            ("tunnel_not_peeled/geneve_protocol", 1),
+            ("tunnel_not_peeled/vxlan_no_i_flag", 1),
+        ],
+    );
+}
+
+/// Class 7: a pcapng interface of a link type mirrorflow does not decode
+/// (147, USER0, beside an Ethernet one): its packets are skipped, counted
+/// as `unsupported_link`, and one warning names the interface and the type.
+#[test]
+fn issue_15_unknown_link_type_in_a_pcapng_warns_once_and_counts() {
+    check_stats(
+        "issue15-unknown-link.pcapng",
+        6,
+        &[("unsupported_link", 2), ("non_ip", 0)],
+    );
+    let path = fixture("issue15-unknown-link.pcapng");
+    let out = mirrorflow(&["replay", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = "interface 1 has link type 147, which mirrorflow does not decode";
+    assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("unsupported link type").count(),
+        1,
+        "{stderr}"
+    );
 }

@@ -156,8 +156,12 @@ fn check_cuts(p: &Packet) -> Result<(), TestCaseError> {
                 );
             }
             Err(e) => {
+                // A tunnel that did not decode (GRE keepalive, UDP to 6081
+                // that is not Geneve) is known not to be one only once its
+                // header is read: cut inside that header, it is truncated
+                // even though the outer key was captured.
                 prop_assert!(
-                    cut < end,
+                    cut < end || full.not_peeled.is_some(),
                     "{}: cut at {cut} >= key end {end}: {e}",
                     p.origin
                 );

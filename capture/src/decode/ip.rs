@@ -281,5 +281,6 @@ fn finish<'a>(
         ip_payload,
         mirror: None,
         erspan_timestamp: None,
+        not_peeled: None,
     })
 }

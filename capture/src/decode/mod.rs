@@ -25,7 +25,7 @@ use etherparse::EtherType;
 use crate::RawPacket;
 pub use ip::{Fragment, IpView};
 pub use transport::Transport;
-pub use tunnel::{EncapKind, Mirror};
+pub use tunnel::{EncapKind, Mirror, NotPeeled};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame
 /// (docs/decoding.md, "Limits and bad packets"); more is [`ErrorKind::TooDeep`].
@@ -104,8 +104,6 @@ pub enum ErrorKind {
     NotIp,
     /// The interface's link type is not one mirrorflow decodes.
     UnsupportedLink,
-    /// A tunnel carries a payload type mirrorflow does not decode.
-    UnknownEncap,
     /// A later fragment of a fragmented tunnel packet: its inner packet was
     /// counted with the first fragment (docs/record.md, "The flow key").
     TunnelFragment,
@@ -113,13 +111,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind (for statistics tables).
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 6] = [
         ErrorKind::Truncated,
         ErrorKind::Malformed,
         ErrorKind::TooDeep,
         ErrorKind::NotIp,
         ErrorKind::UnsupportedLink,
-        ErrorKind::UnknownEncap,
         ErrorKind::TunnelFragment,
     ];
 
@@ -131,7 +128,6 @@ impl ErrorKind {
             ErrorKind::TooDeep => "too_deep",
             ErrorKind::NotIp => "non_ip",
             ErrorKind::UnsupportedLink => "unsupported_link",
-            ErrorKind::UnknownEncap => "unknown_encapsulation",
             ErrorKind::TunnelFragment => "tunnel_fragment",
         }
     }
@@ -198,8 +194,6 @@ pub enum Next {
     Ipv6,
     /// Something that is not IP.
     NotIp,
-    /// A tunnel payload of a kind mirrorflow does not decode.
-    Unknown,
 }
 
 /// A frame decoded to its innermost IP packet, borrowing the packet bytes.
@@ -224,6 +218,10 @@ pub struct Decoded<'a> {
     pub mirror: Option<Mirror>,
     /// ERSPAN type III's hardware timestamp, kept aside (never the capture time).
     pub erspan_timestamp: Option<u32>,
+    /// Set when a tunnel header behind this IP header did not decode: the
+    /// packet is this IP header's flow (docs/decoding.md, "Limits and bad
+    /// packets"), counted as "tunnel not peeled" for this reason.
+    pub not_peeled: Option<NotPeeled>,
 }
 
 impl Decoded<'_> {
@@ -337,10 +335,16 @@ pub fn decode_with<'a>(
         )
         .map_err(|e| e.at(base))?;
         let ip_at = decoded.ip_payload.as_ptr() as usize - data.as_ptr() as usize;
-        let Some(inner) = tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? else {
-            decoded.mirror = mirror;
-            decoded.erspan_timestamp = erspan_timestamp;
-            return Ok(decoded);
+        let inner = match tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? {
+            tunnel::Peel::Inner(inner) => inner,
+            outer => {
+                if let tunnel::Peel::NotPeeled(why) = outer {
+                    decoded.not_peeled = Some(why);
+                }
+                decoded.mirror = mirror;
+                decoded.erspan_timestamp = erspan_timestamp;
+                return Ok(decoded);
+            }
         };
         depth += 1;
         if depth > MAX_ENCAPS {
@@ -402,13 +406,6 @@ fn to_ip<'a>(
                 return ip::ipv6(rest, wire_len.saturating_sub(offset)).map_err(|e| e.at(offset))
             }
             Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
-            Next::Unknown => {
-                return Err(DecodeError::new(
-                    Layer::Tunnel,
-                    ErrorKind::UnknownEncap,
-                    offset,
-                ))
-            }
         }
         .map_err(|e: DecodeError| e.at(offset))?;
         next = step;

@@ -21,6 +21,7 @@ use crate::{LinkType, RawPacket, Timestamp};
 // Issue 15's classes, one topic a file, with the helpers below.
 mod ah_mobility;
 mod lengths;
+mod not_peeled;
 mod truncated;
 
 // ---------------------------------------------------------------------------
