@@ -102,16 +102,8 @@ pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
     // AH is walked as in IPv6 (RFC 4302 §3.1: it sits between the IPv4
     // header and the protocol it protects); a later fragment holds payload.
     let mut proto = header.protocol();
-    if fragment.is_none_or(|f| f.is_first()) {
-        for _ in 0..MAX_EXT_HEADERS {
-            if proto != IpNumber::AUTHENTICATION_HEADER {
-                break;
-            }
-            let (next, len) = auth_header(&data[header_len..])
-                .map_err(|kind| DecodeError::new(Layer::Ipv4, kind, header_len))?;
-            proto = next;
-            header_len += len;
-        }
+    if proto == IpNumber::AUTHENTICATION_HEADER && fragment.is_none_or(|f| f.is_first()) {
+        (proto, header_len) = ipv4_auth_headers(data, header_len)?;
         if ip_len < header_len as u32 {
             return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
         }
@@ -124,6 +116,25 @@ pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
         header_len as u32,
         fragment,
     )
+}
+
+/// The AH (one or more) after an IPv4 header of `header_len` bytes: the
+/// protocol after them and the header length with them. Out of line: rare,
+/// and kept off the path every other IPv4 packet takes (benches/hot.rs).
+#[cold]
+#[inline(never)]
+fn ipv4_auth_headers(data: &[u8], mut header_len: usize) -> Result<(IpNumber, usize), DecodeError> {
+    let mut proto = IpNumber::AUTHENTICATION_HEADER;
+    for _ in 0..MAX_EXT_HEADERS {
+        if proto != IpNumber::AUTHENTICATION_HEADER {
+            break;
+        }
+        let (next, len) = auth_header(&data[header_len..])
+            .map_err(|kind| DecodeError::new(Layer::Ipv4, kind, header_len))?;
+        proto = next;
+        header_len += len;
+    }
+    Ok((proto, header_len))
 }
 
 /// An Authentication Header (RFC 4302 §2.2, its length in 4-byte units
