@@ -106,3 +106,19 @@ fn ipv6_tcp_cut_in_its_options_counts() {
     assert_eq!(facts(&d), v6_facts(P_TCP, Some((SPORT, 25)), 72, 40, 0));
     assert_eq!(d.transport.tcp_flags(), Some(0x02));
 }
+
+#[test]
+fn udp_cut_inside_its_header_before_a_tunnel_is_truncated_within_the_frame() {
+    // Found by the decode fuzz target (fuzz/regressions/decode-udp-header-
+    // cut-before-geneve): UDP to 6081 (and 4789) with 6 of its 8 header
+    // bytes captured. The tunnel header is missing: truncated, and the error
+    // offset is the end of the capture (40), never past it.
+    for port in [6081, 4789] {
+        let frame = v4_frame(P_UDP, 20, &udp(SPORT, port, 20));
+        assert_eq!(
+            err(ETHERNET, &frame[..34 + 6]),
+            error(Layer::Tunnel, ErrorKind::Truncated, 40),
+            "port {port}"
+        );
+    }
+}

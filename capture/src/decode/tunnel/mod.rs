@@ -233,7 +233,10 @@ pub fn peel<'a>(outer: &Decoded<'a>, config: &DecodeConfig) -> Result<Peel<'a>, 
             let Some((_, dst_port)) = outer.transport.ports() else {
                 return Ok(Peel::Outer);
             };
-            let udp_payload = &payload[UDP_HEADER_LEN.min(payload.len())..];
+            // The UDP header itself may be cut after its ports (issue 15):
+            // the tunnel header then starts, missing, at the end of the capture.
+            let tunnel_at = UDP_HEADER_LEN.min(payload.len());
+            let udp_payload = &payload[tunnel_at..];
             if config.is_vxlan_port(dst_port) {
                 match Vxlan::new_checked(udp_payload) {
                     Ok(v) => Ok(Peel::Inner(Inner::new(
@@ -244,13 +247,13 @@ pub fn peel<'a>(outer: &Decoded<'a>, config: &DecodeConfig) -> Result<Peel<'a>, 
                         None,
                     ))),
                     Err(NotVxlan::NoIFlag) => Ok(Peel::NotPeeled(NotPeeled::VxlanFlag)),
-                    Err(NotVxlan::Truncated) => Err(error(ErrorKind::Truncated, UDP_HEADER_LEN)),
+                    Err(NotVxlan::Truncated) => Err(error(ErrorKind::Truncated, tunnel_at)),
                 }
             } else if dst_port == GENEVE_PORT {
                 let g = match Geneve::new_checked(udp_payload) {
                     Ok(g) => g,
                     Err(GeneveError::Truncated) => {
-                        return Err(error(ErrorKind::Truncated, UDP_HEADER_LEN))
+                        return Err(error(ErrorKind::Truncated, tunnel_at))
                     }
                     Err(GeneveError::Malformed) => {
                         return Ok(Peel::NotPeeled(NotPeeled::GeneveHeader))
