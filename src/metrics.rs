@@ -126,11 +126,24 @@ impl Counters {
         );
         one(
             &mut out,
-            "mirrorflow_unknown_encapsulation_packets_total",
+            "mirrorflow_unsupported_link_packets_total",
             "counter",
-            "Packets in a tunnel or link type mirrorflow does not decode, in no record.",
-            &reasons.unknown_encapsulation,
+            "Packets of an interface whose link type mirrorflow does not decode, in no record.",
+            &reasons.unsupported_link,
         );
+        family(
+            &mut out,
+            "mirrorflow_tunnel_not_peeled_packets_total",
+            "counter",
+            "Packets whose tunnel header did not decode, counted as their outer flow, by reason.",
+        );
+        for (reason, count) in &reasons.tunnel_not_peeled {
+            let _ = writeln!(
+                out,
+                "mirrorflow_tunnel_not_peeled_packets_total{{reason=\"{}\"}} {count}",
+                label(reason)
+            );
+        }
         family(
             &mut out,
             "mirrorflow_malformed_packets_total",

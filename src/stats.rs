@@ -20,9 +20,12 @@ pub struct RunStats {
     pub malformed: BTreeMap<String, u64>,
     /// Frames that carry no IP (ARP, LLDP, STP…).
     pub non_ip: u64,
-    /// Packets on interfaces whose link type is not decoded, and tunnels
-    /// carrying a payload type mirrorflow does not decode.
-    pub unknown_encapsulation: u64,
+    /// Packets of pcapng interfaces whose link type is not decoded (skipped).
+    pub unsupported_link: u64,
+    /// Packets whose tunnel header did not decode, by reason: counted in
+    /// the record of the IP header carrying it, so not in the sum of reasons
+    /// a packet is in no record.
+    pub tunnel_not_peeled: BTreeMap<String, u64>,
     /// Later fragments of fragmented tunnel packets (their inner packet was
     /// counted with the first fragment).
     pub tunnel_fragment_continuations: u64,
@@ -82,9 +85,7 @@ impl RunStats {
         for (layer, kind, count) in decode.nonzero() {
             match kind {
                 ErrorKind::NotIp => self.non_ip += count,
-                ErrorKind::UnsupportedLink | ErrorKind::UnknownEncap => {
-                    self.unknown_encapsulation += count
-                }
+                ErrorKind::UnsupportedLink => self.unsupported_link += count,
                 ErrorKind::TunnelFragment => self.tunnel_fragment_continuations += count,
                 _ => {
                     *self
@@ -93,6 +94,12 @@ impl RunStats {
                         .or_default() += count
                 }
             }
+        }
+        for (why, count) in decode.not_peeled() {
+            *self
+                .tunnel_not_peeled
+                .entry(why.name().to_string())
+                .or_default() += count;
         }
     }
 
@@ -157,7 +164,10 @@ impl fmt::Display for RunStats {
             row(f, &format!("malformed {reason}"), *count)?;
         }
         row(f, "non-IP", self.non_ip)?;
-        row(f, "unknown encapsulation", self.unknown_encapsulation)?;
+        row(f, "unsupported link type", self.unsupported_link)?;
+        for (reason, count) in &self.tunnel_not_peeled {
+            row(f, &format!("tunnel not peeled {reason}"), *count)?;
+        }
         row(
             f,
             "tunnel fragment continuations",

@@ -3,6 +3,7 @@
 
 mod common;
 mod compressed;
+mod counting;
 mod encap;
 mod errors;
 mod export;

@@ -46,7 +46,7 @@ fn not_counted(stats: &Value) -> u64 {
         .sum();
     let others = [
         "non_ip",
-        "unknown_encapsulation",
+        "unsupported_link",
         "tunnel_fragment_continuations",
         "duplicates_dropped",
         "observation_points_exhausted",

@@ -20,6 +20,11 @@ fn stats_of(path: &Path, dir: &Path) -> (std::process::Output, Value) {
     crate::common::replay_with_stats(dir, path, &[])
 }
 
+/// Captures made for issue 15 (cut, or written from hex), beside the shared corpus.
+const ISSUE_15_CAPTURES: usize = 5;
+/// Their frames.
+const ISSUE_15_FRAMES: u64 = 17 + 12 + 4 + 7 + 6;
+
 /// Every packet read is counted in a record or under exactly one reason.
 fn assert_accounted(name: &str, s: &Value) {
     let n = |k: &str| {
@@ -35,7 +40,7 @@ fn assert_accounted(name: &str, s: &Value) {
     let accounted = n("packets_counted")
         + malformed
         + n("non_ip")
-        + n("unknown_encapsulation")
+        + n("unsupported_link")
         + n("tunnel_fragment_continuations")
         + n("duplicates_dropped")
         + n("sampled_out")
@@ -47,8 +52,9 @@ fn assert_accounted(name: &str, s: &Value) {
 fn every_fixture_capture_replays_with_every_packet_accounted_for() {
     let dir = scratch("corpus");
     let captures = crate::common::fixture_captures();
-    // All 40 captures of the shared corpus, the malformed ones included.
-    assert_eq!(captures.len(), 40);
+    // All 40 captures of the shared corpus, the malformed ones included,
+    // and the ones made for issue 15 (tests/fixtures/README.md).
+    assert_eq!(captures.len(), 40 + ISSUE_15_CAPTURES);
     let (mut files, mut packets) = (0, 0);
     for capture in &captures {
         let name = capture.file_name().unwrap().to_string_lossy().into_owned();
@@ -71,8 +77,12 @@ fn every_fixture_capture_replays_with_every_packet_accounted_for() {
         packets += stats["packets_read"].as_u64().unwrap();
     }
     // The frames column of the shared corpus's INDEX.md (capinfos -c) sums
-    // to 6,250 over the 40 captures; the cut file's one packet counts.
-    assert_eq!((files, packets), (40, 6250));
+    // to 6,250 over the 40 captures; the cut file's one packet counts. The
+    // captures of issue 15 add their frames (README.md's table).
+    assert_eq!(
+        (files, packets),
+        (40 + ISSUE_15_CAPTURES, 6250 + ISSUE_15_FRAMES)
+    );
 }
 
 /// Byte offsets where each record (pcap) ends, from the headers.

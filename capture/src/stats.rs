@@ -1,14 +1,16 @@
 //! Counters of packets that did not make it into a flow, by layer and reason.
 
-use crate::decode::{DecodeError, ErrorKind, Layer};
+use crate::decode::{DecodeError, Decoded, ErrorKind, Layer, NotPeeled};
 
-/// Per-(layer, reason) counts of packets that stopped decoding.
+/// Per-(layer, reason) counts of packets that stopped decoding, and counts
+/// of decoded packets whose tunnel was not peeled, by reason.
 ///
-/// A fixed table indexed by enum discriminants: counting is one add, with no
+/// Fixed tables indexed by enum discriminants: counting is one add, with no
 /// hashing or allocation, so it can sit on the per-packet path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DecodeStats {
     counts: [[u64; ErrorKind::ALL.len()]; Layer::ALL.len()],
+    not_peeled: [u64; NotPeeled::ALL.len()],
 }
 
 impl DecodeStats {
@@ -18,6 +20,15 @@ impl DecodeStats {
         self.counts[error.layer as usize][error.kind as usize] += 1;
     }
 
+    /// Counts what a decoded packet adds: a tunnel that was not peeled (the
+    /// packet itself counts in its record).
+    #[inline]
+    pub fn record_decoded(&mut self, decoded: &Decoded<'_>) {
+        if let Some(why) = decoded.not_peeled {
+            self.not_peeled[why as usize] += 1;
+        }
+    }
+
     /// Adds another table's counts (from another reader thread).
     pub fn merge(&mut self, other: &DecodeStats) {
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
@@ -25,6 +36,17 @@ impl DecodeStats {
                 *m += t;
             }
         }
+        for (m, t) in self.not_peeled.iter_mut().zip(&other.not_peeled) {
+            *m += t;
+        }
+    }
+
+    /// The non-zero "tunnel not peeled" counts, as (reason, count).
+    pub fn not_peeled(&self) -> impl Iterator<Item = (NotPeeled, u64)> + '_ {
+        NotPeeled::ALL
+            .iter()
+            .map(|&why| (why, self.not_peeled[why as usize]))
+            .filter(|&(_, count)| count > 0)
     }
 
     /// Total packets stopped with `kind`, over all layers.

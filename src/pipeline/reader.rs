@@ -127,6 +127,7 @@ impl<D: Dispatch> Reader<D> {
         self.report.bytes_read += packet.data.len() as u64;
         match decode_with(packet, &self.decode) {
             Ok(decoded) => {
+                self.report.decode.record_decoded(&decoded);
                 self.aggregator.packet(packet, Some(&decoded));
                 None
             }

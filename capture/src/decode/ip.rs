@@ -4,9 +4,17 @@
 //! bytes; this module adds what the flow record needs on top: the declared
 //! datagram length (which may exceed the captured bytes under a snaplen),
 //! fragment facts, and the walk over extension headers to the transport.
+//!
+//! Lengths (docs/record.md, "Counting"): a zero length field (IPv4 Total
+//! Length 0, IPv6 Payload Length 0 without a Jumbo option) is what a capture
+//! on a host shows for TSO/GSO and BIG TCP segments the NIC splits later; the
+//! datagram is then the rest of the frame as it was on the wire (`wire_len`,
+//! from the capture's original length), as tcpdump and Wireshark take it. A
+//! Jumbo Payload length counts only when the frame carries it.
 
 use etherparse::{
-    err, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
+    err, IpAuthHeaderSlice, IpNumber, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice,
+    Ipv6RawExtHeaderSlice,
 };
 
 use super::{transport, DecodeError, Decoded, ErrorKind, Layer, Next};
@@ -16,7 +24,6 @@ const IPV6_HEADER_LEN: u32 = 40;
 const MAX_EXT_HEADERS: usize = 16;
 /// Hop-by-Hop option carrying a Jumbo Payload length (RFC 2675).
 const JUMBO_OPTION: u8 = 0xc2;
-const MOBILITY: IpNumber = IpNumber(135);
 
 /// The innermost IP header, borrowed.
 #[derive(Debug, Clone)]
@@ -67,8 +74,9 @@ pub fn by_version(data: &[u8]) -> Result<Next, DecodeError> {
     }
 }
 
-/// An IPv4 packet and its transport header.
-pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+/// An IPv4 packet and its transport header. `wire_len`: the bytes from this
+/// header to the end of the frame on the wire (at least `data.len()`).
+pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
     let header = Ipv4HeaderSlice::from_slice(data).map_err(|e| match e {
         err::ipv4::HeaderSliceError::Len(_) => {
             DecodeError::new(Layer::Ipv4, ErrorKind::Truncated, 0)
@@ -77,9 +85,12 @@ pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0)
         }
     })?;
-    let header_len = header.slice().len() as u32;
-    let ip_len = u32::from(header.total_len());
-    if ip_len < header_len {
+    let mut header_len = header.slice().len();
+    let ip_len = match header.total_len() {
+        0 => frame_len(wire_len),
+        declared => u32::from(declared),
+    };
+    if ip_len < header_len as u32 {
         return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
     }
     let offset = header.fragments_offset().value();
@@ -88,18 +99,57 @@ pub fn ipv4(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         offset,
         more: header.more_fragments(),
     });
+    // AH is walked as in IPv6 (RFC 4302 §3.1: it sits between the IPv4
+    // header and the protocol it protects); a later fragment holds payload.
+    let mut proto = header.protocol();
+    if proto == IpNumber::AUTHENTICATION_HEADER && fragment.is_none_or(|f| f.is_first()) {
+        (proto, header_len) = ipv4_auth_headers(data, header_len)?;
+        if ip_len < header_len as u32 {
+            return Err(DecodeError::new(Layer::Ipv4, ErrorKind::Malformed, 0));
+        }
+    }
     finish(
         IpView::V4(header),
-        header.protocol(),
+        proto,
         data,
         ip_len,
-        header_len,
+        header_len as u32,
         fragment,
     )
 }
 
+/// The AH (one or more) after an IPv4 header of `header_len` bytes: the
+/// protocol after them and the header length with them. Out of line: rare,
+/// and kept off the path every other IPv4 packet takes (benches/hot.rs).
+#[cold]
+#[inline(never)]
+fn ipv4_auth_headers(data: &[u8], mut header_len: usize) -> Result<(IpNumber, usize), DecodeError> {
+    let mut proto = IpNumber::AUTHENTICATION_HEADER;
+    for _ in 0..MAX_EXT_HEADERS {
+        if proto != IpNumber::AUTHENTICATION_HEADER {
+            break;
+        }
+        let (next, len) = auth_header(&data[header_len..])
+            .map_err(|kind| DecodeError::new(Layer::Ipv4, kind, header_len))?;
+        proto = next;
+        header_len += len;
+    }
+    Ok((proto, header_len))
+}
+
+/// An Authentication Header (RFC 4302 §2.2, its length in 4-byte units
+/// minus 2): the protocol after it and its length.
+fn auth_header(rest: &[u8]) -> Result<(IpNumber, usize), ErrorKind> {
+    match IpAuthHeaderSlice::from_slice(rest) {
+        Ok(ah) => Ok((ah.next_header(), ah.slice().len())),
+        Err(err::ip_auth::HeaderSliceError::Len(_)) => Err(ErrorKind::Truncated),
+        Err(err::ip_auth::HeaderSliceError::Content(_)) => Err(ErrorKind::Malformed),
+    }
+}
+
 /// An IPv6 packet: the fixed header, the extension headers, the transport.
-pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+/// `wire_len` as for [`ipv4`].
+pub fn ipv6(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
     let header = Ipv6HeaderSlice::from_slice(data).map_err(|e| match e {
         err::ipv6::HeaderSliceError::Len(_) => {
             DecodeError::new(Layer::Ipv6, ErrorKind::Truncated, 0)
@@ -109,8 +159,10 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         }
     })?;
     let payload_len = header.payload_length();
-    let mut ip_len = u32::from(payload_len) + IPV6_HEADER_LEN;
-    let mut jumbo = false;
+    let mut ip_len = match payload_len {
+        0 => frame_len(wire_len),
+        declared => u32::from(declared) + IPV6_HEADER_LEN,
+    };
     let mut proto = header.next_header();
     let mut at = IPV6_HEADER_LEN as usize;
     let mut fragment = None;
@@ -137,20 +189,19 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             }
             (frag.next_header(), frag.slice().len())
         } else if proto == IpNumber::AUTHENTICATION_HEADER {
-            // RFC 4302 §2.2: AH's length is in 4-byte units, minus 2.
-            let raw = rest.get(..2).ok_or(ext_error(ErrorKind::Truncated, at))?;
-            let len = (usize::from(raw[1]) + 2) * 4;
-            if rest.len() < len {
-                return Err(ext_error(ErrorKind::Truncated, at));
-            }
-            (IpNumber(raw[0]), len)
+            auth_header(rest).map_err(|kind| ext_error(kind, at))?
         } else {
             let ext = Ipv6RawExtHeaderSlice::from_slice(rest)
                 .map_err(|_| ext_error(ErrorKind::Truncated, at))?;
             if index == 0 && proto == IpNumber::IPV6_HEADER_HOP_BY_HOP && payload_len == 0 {
                 if let Some(len) = jumbo_length(ext.payload()) {
-                    ip_len = len.saturating_add(IPV6_HEADER_LEN);
-                    jumbo = true;
+                    // RFC 2675 allows 65,536 to 2^32 - 1; a frame that does
+                    // not carry that many bytes makes the claim a lie.
+                    let jumbo_len = u64::from(len) + u64::from(IPV6_HEADER_LEN);
+                    if jumbo_len > wire_len as u64 {
+                        return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
+                    }
+                    ip_len = u32::try_from(jumbo_len).unwrap_or(u32::MAX);
                 }
             }
             (ext.next_header(), ext.slice().len())
@@ -163,16 +214,25 @@ pub fn ipv6(data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             break;
         }
     }
-    if (payload_len == 0 && !jumbo) || ip_len < at as u32 {
-        // Payload Length 0 without a Jumbo option, or extension headers
-        // beyond the declared end (docs/record.md, "Counting": malformed).
+    if ip_len < at as u32 {
+        // Extension headers beyond the declared end (docs/record.md,
+        // "Counting": malformed).
         return Err(DecodeError::new(Layer::Ipv6, ErrorKind::Malformed, 0));
     }
     finish(IpView::V6(header), proto, data, ip_len, at as u32, fragment)
 }
 
+/// The datagram length a zero length field stands for: the rest of the frame
+/// on the wire (capped at u32, which no capture record reaches).
+fn frame_len(wire_len: usize) -> u32 {
+    u32::try_from(wire_len).unwrap_or(u32::MAX)
+}
+
 /// Extension headers walked to reach the transport (docs/decoding.md); ESP
-/// (50) ends the walk, since what follows it is encrypted.
+/// (50) ends the walk, since what follows it is encrypted. The Mobility
+/// header (135) is not among them: RFC 6275 §6.1.1 makes it the last header,
+/// an upper layer of its own (its Payload Proto is always 59, none), so the
+/// flow's protocol is 135.
 fn is_walked_extension(proto: IpNumber) -> bool {
     matches!(
         proto,
@@ -181,7 +241,6 @@ fn is_walked_extension(proto: IpNumber) -> bool {
             | IpNumber::IPV6_FRAGMENTATION_HEADER
             | IpNumber::IPV6_DESTINATION_OPTIONS
             | IpNumber::AUTHENTICATION_HEADER
-            | MOBILITY
     )
 }
 
@@ -233,5 +292,6 @@ fn finish<'a>(
         ip_payload,
         mirror: None,
         erspan_timestamp: None,
+        not_peeled: None,
     })
 }

@@ -25,7 +25,7 @@ use etherparse::EtherType;
 use crate::RawPacket;
 pub use ip::{Fragment, IpView};
 pub use transport::Transport;
-pub use tunnel::{EncapKind, Mirror};
+pub use tunnel::{EncapKind, Mirror, NotPeeled};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame
 /// (docs/decoding.md, "Limits and bad packets"); more is [`ErrorKind::TooDeep`].
@@ -104,8 +104,6 @@ pub enum ErrorKind {
     NotIp,
     /// The interface's link type is not one mirrorflow decodes.
     UnsupportedLink,
-    /// A tunnel carries a payload type mirrorflow does not decode.
-    UnknownEncap,
     /// A later fragment of a fragmented tunnel packet: its inner packet was
     /// counted with the first fragment (docs/record.md, "The flow key").
     TunnelFragment,
@@ -113,13 +111,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind (for statistics tables).
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 6] = [
         ErrorKind::Truncated,
         ErrorKind::Malformed,
         ErrorKind::TooDeep,
         ErrorKind::NotIp,
         ErrorKind::UnsupportedLink,
-        ErrorKind::UnknownEncap,
         ErrorKind::TunnelFragment,
     ];
 
@@ -131,7 +128,6 @@ impl ErrorKind {
             ErrorKind::TooDeep => "too_deep",
             ErrorKind::NotIp => "non_ip",
             ErrorKind::UnsupportedLink => "unsupported_link",
-            ErrorKind::UnknownEncap => "unknown_encapsulation",
             ErrorKind::TunnelFragment => "tunnel_fragment",
         }
     }
@@ -198,8 +194,6 @@ pub enum Next {
     Ipv6,
     /// Something that is not IP.
     NotIp,
-    /// A tunnel payload of a kind mirrorflow does not decode.
-    Unknown,
 }
 
 /// A frame decoded to its innermost IP packet, borrowing the packet bytes.
@@ -217,13 +211,17 @@ pub struct Decoded<'a> {
     /// Set when this datagram is a fragment.
     pub fragment: Option<Fragment>,
     /// Ports, ICMP type/code and TCP flags where the protocol has them.
-    pub transport: Transport<'a>,
+    pub transport: Transport,
     /// The captured bytes of the IP payload, up to the declared length.
     pub ip_payload: &'a [u8],
     /// The outermost mirror tunnel removed: the observation point.
     pub mirror: Option<Mirror>,
     /// ERSPAN type III's hardware timestamp, kept aside (never the capture time).
     pub erspan_timestamp: Option<u32>,
+    /// Set when a tunnel header behind this IP header did not decode: the
+    /// packet is this IP header's flow (docs/decoding.md, "Limits and bad
+    /// packets"), counted as "tunnel not peeled" for this reason.
+    pub not_peeled: Option<NotPeeled>,
 }
 
 impl Decoded<'_> {
@@ -316,6 +314,9 @@ pub fn decode_with<'a>(
     config: &DecodeConfig,
 ) -> Result<Decoded<'a>, DecodeError> {
     let data = packet.data;
+    // Bytes the frame had on the wire: what a zero IP length stands for is
+    // taken from it (docs/record.md, "Counting"). Never less than captured.
+    let wire_len = (packet.orig_len as usize).max(data.len());
     let (mut next, mut offset) = link::decode(packet.link, data)?;
     let mut frame = data;
     let mut tags = TagCount::default();
@@ -325,12 +326,25 @@ pub fn decode_with<'a>(
     loop {
         // Errors carry offsets in the captured frame, wherever the layer is.
         let base = frame.as_ptr() as usize - data.as_ptr() as usize;
-        let mut decoded = to_ip(frame, next, offset, &mut tags).map_err(|e| e.at(base))?;
+        let mut decoded = to_ip(
+            frame,
+            wire_len.saturating_sub(base),
+            next,
+            offset,
+            &mut tags,
+        )
+        .map_err(|e| e.at(base))?;
         let ip_at = decoded.ip_payload.as_ptr() as usize - data.as_ptr() as usize;
-        let Some(inner) = tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? else {
-            decoded.mirror = mirror;
-            decoded.erspan_timestamp = erspan_timestamp;
-            return Ok(decoded);
+        let inner = match tunnel::peel(&decoded, config).map_err(|e| e.at(ip_at))? {
+            tunnel::Peel::Inner(inner) => inner,
+            outer => {
+                if let tunnel::Peel::NotPeeled(why) = outer {
+                    decoded.not_peeled = Some(why);
+                }
+                decoded.mirror = mirror;
+                decoded.erspan_timestamp = erspan_timestamp;
+                return Ok(decoded);
+            }
         };
         depth += 1;
         if depth > MAX_ENCAPS {
@@ -357,8 +371,10 @@ struct TagCount {
 }
 
 /// Walks link-level layers from `offset` in `frame` to the IP packet.
+/// `wire_len` is the length `frame` had on the wire (at least its captured length).
 fn to_ip<'a>(
     frame: &'a [u8],
+    wire_len: usize,
     mut next: Next,
     mut offset: usize,
     tags: &mut TagCount,
@@ -383,16 +399,13 @@ fn to_ip<'a>(
             Next::Ppp => ppp::protocol(rest),
             Next::Pppoe => ppp::pppoe_session(rest),
             Next::IpByVersion => ip::by_version(rest).map(|next| (next, 0)),
-            Next::Ipv4 => return ip::ipv4(rest).map_err(|e| e.at(offset)),
-            Next::Ipv6 => return ip::ipv6(rest).map_err(|e| e.at(offset)),
-            Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
-            Next::Unknown => {
-                return Err(DecodeError::new(
-                    Layer::Tunnel,
-                    ErrorKind::UnknownEncap,
-                    offset,
-                ))
+            Next::Ipv4 => {
+                return ip::ipv4(rest, wire_len.saturating_sub(offset)).map_err(|e| e.at(offset))
             }
+            Next::Ipv6 => {
+                return ip::ipv6(rest, wire_len.saturating_sub(offset)).map_err(|e| e.at(offset))
+            }
+            Next::NotIp => return Err(DecodeError::new(Layer::Link, ErrorKind::NotIp, offset)),
         }
         .map_err(|e: DecodeError| e.at(offset))?;
         next = step;

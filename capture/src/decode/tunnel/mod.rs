@@ -70,6 +70,63 @@ impl fmt::Display for EncapKind {
     }
 }
 
+/// Why a tunnel header was not peeled: the packet counts as the flow of the
+/// IP header carrying it (docs/decoding.md, "Limits and bad packets"), and
+/// the statistics count it as "tunnel not peeled" by this reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum NotPeeled {
+    /// UDP to a VXLAN port without the I flag (RFC 7348 §5).
+    VxlanFlag,
+    /// UDP to 6081 whose header is not Geneve: another version, or options
+    /// overrunning the header.
+    GeneveHeader,
+    /// Geneve carrying a protocol type other than Ethernet, IPv4 or IPv6.
+    GeneveProtocol,
+    /// GRE version 0 carrying a protocol type mirrorflow does not decode
+    /// (keepalives, NHRP, WCCP, Cisco MetaData, Aruba's…).
+    GreProtocol,
+    /// An ERSPAN header that fails its checks (version against GRE type).
+    ErspanHeader,
+    /// ERSPAN type III with a frame type other than Ethernet or IP.
+    ErspanFrameType,
+}
+
+impl NotPeeled {
+    /// Every reason (for statistics tables).
+    pub const ALL: [NotPeeled; 6] = [
+        NotPeeled::VxlanFlag,
+        NotPeeled::GeneveHeader,
+        NotPeeled::GeneveProtocol,
+        NotPeeled::GreProtocol,
+        NotPeeled::ErspanHeader,
+        NotPeeled::ErspanFrameType,
+    ];
+
+    /// Stable lower-case name, used in statistics.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotPeeled::VxlanFlag => "vxlan_no_i_flag",
+            NotPeeled::GeneveHeader => "geneve_header",
+            NotPeeled::GeneveProtocol => "geneve_protocol",
+            NotPeeled::GreProtocol => "gre_protocol",
+            NotPeeled::ErspanHeader => "erspan_header",
+            NotPeeled::ErspanFrameType => "erspan_frame_type",
+        }
+    }
+}
+
+/// What [`peel`] found behind an IP header.
+#[derive(Debug, Clone, Copy)]
+pub enum Peel<'a> {
+    /// A tunnel that decodes: go on with what it carries.
+    Inner(Inner<'a>),
+    /// No tunnel: this IP header is the innermost.
+    Outer,
+    /// A tunnel header that does not decode: this IP header is the flow.
+    NotPeeled(NotPeeled),
+}
+
 /// The outermost mirror encapsulation of a packet: where it was observed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Mirror {
@@ -133,17 +190,16 @@ impl<'a> Inner<'a> {
     }
 }
 
-/// The layer an EtherType-style protocol field announces inside a tunnel.
-/// Anything else is an unknown encapsulation (docs/decoding.md, "Limits and
-/// bad packets"), not a
-/// non-IP frame: no frame was found to be non-IP.
-fn next_for(protocol: u16) -> Next {
+/// The layer an EtherType-style protocol field announces inside a tunnel;
+/// `None` for anything else, which leaves the tunnel unpeeled
+/// (docs/decoding.md, "Limits and bad packets").
+fn next_for(protocol: u16) -> Option<Next> {
     match protocol {
-        TRANSPARENT_ETHERNET => Next::Ethernet,
-        MPLS_UNICAST | MPLS_MULTICAST => Next::Mpls,
-        p if p == EtherType::IPV4.0 => Next::Ipv4,
-        p if p == EtherType::IPV6.0 => Next::Ipv6,
-        _ => Next::Unknown,
+        TRANSPARENT_ETHERNET => Some(Next::Ethernet),
+        MPLS_UNICAST | MPLS_MULTICAST => Some(Next::Mpls),
+        p if p == EtherType::IPV4.0 => Some(Next::Ipv4),
+        p if p == EtherType::IPV6.0 => Some(Next::Ipv6),
+        _ => None,
     }
 }
 
@@ -152,13 +208,12 @@ fn error(kind: ErrorKind, offset: usize) -> DecodeError {
 }
 
 /// If the decoded packet is a tunnel `config` peels, what is inside it.
-/// Error offsets are relative to the start of the IP payload.
-pub fn peel<'a>(
-    outer: &Decoded<'a>,
-    config: &DecodeConfig,
-) -> Result<Option<Inner<'a>>, DecodeError> {
+/// Only what decodes is peeled. Errors are for a tunnel header cut by the
+/// snaplen (its inner key is lost) and later fragments of a tunnel packet;
+/// their offsets are relative to the start of the IP payload.
+pub fn peel<'a>(outer: &Decoded<'a>, config: &DecodeConfig) -> Result<Peel<'a>, DecodeError> {
     if config.decap == Decap::None {
-        return Ok(None);
+        return Ok(Peel::Outer);
     }
     let deep = config.decap == Decap::Deep;
     let payload = outer.ip_payload;
@@ -170,82 +225,90 @@ pub fn peel<'a>(
         return if tunnel {
             Err(error(ErrorKind::TunnelFragment, 0))
         } else {
-            Ok(None)
+            Ok(Peel::Outer)
         };
     }
     match outer.proto {
         IpNumber::UDP => {
             let Some((_, dst_port)) = outer.transport.ports() else {
-                return Ok(None);
+                return Ok(Peel::Outer);
             };
-            let udp_payload = &payload[UDP_HEADER_LEN.min(payload.len())..];
+            // The UDP header itself may be cut after its ports (issue 15):
+            // the tunnel header then starts, missing, at the end of the capture.
+            let tunnel_at = UDP_HEADER_LEN.min(payload.len());
+            let udp_payload = &payload[tunnel_at..];
             if config.is_vxlan_port(dst_port) {
                 match Vxlan::new_checked(udp_payload) {
-                    Ok(v) => Ok(Some(Inner::new(
+                    Ok(v) => Ok(Peel::Inner(Inner::new(
                         v.payload(),
                         Next::Ethernet,
                         EncapKind::Vxlan,
                         Some(v.vni()),
                         None,
                     ))),
-                    Err(NotVxlan::NoIFlag) => Ok(None),
-                    Err(NotVxlan::Truncated) => Err(error(ErrorKind::Truncated, UDP_HEADER_LEN)),
+                    Err(NotVxlan::NoIFlag) => Ok(Peel::NotPeeled(NotPeeled::VxlanFlag)),
+                    Err(NotVxlan::Truncated) => Err(error(ErrorKind::Truncated, tunnel_at)),
                 }
             } else if dst_port == GENEVE_PORT {
-                let g = Geneve::new_checked(udp_payload).map_err(|e| match e {
-                    GeneveError::Truncated => error(ErrorKind::Truncated, UDP_HEADER_LEN),
-                    GeneveError::Malformed => error(ErrorKind::Malformed, UDP_HEADER_LEN),
-                })?;
-                // RFC 8926 carries Ethernet or IP; MPLS in Geneve is not a mirror's.
-                let next = match next_for(g.protocol()) {
-                    Next::Mpls => Next::Unknown,
-                    next => next,
+                let g = match Geneve::new_checked(udp_payload) {
+                    Ok(g) => g,
+                    Err(GeneveError::Truncated) => {
+                        return Err(error(ErrorKind::Truncated, tunnel_at))
+                    }
+                    Err(GeneveError::Malformed) => {
+                        return Ok(Peel::NotPeeled(NotPeeled::GeneveHeader))
+                    }
                 };
-                Ok(Some(Inner::new(
-                    g.payload(),
-                    next,
-                    EncapKind::Geneve,
-                    Some(g.vni()),
-                    None,
-                )))
+                // RFC 8926 carries Ethernet or IP; MPLS in Geneve is not a mirror's.
+                Ok(match next_for(g.protocol()) {
+                    Some(Next::Mpls) | None => Peel::NotPeeled(NotPeeled::GeneveProtocol),
+                    Some(next) => Peel::Inner(Inner::new(
+                        g.payload(),
+                        next,
+                        EncapKind::Geneve,
+                        Some(g.vni()),
+                        None,
+                    )),
+                })
             } else {
-                Ok(None)
+                Ok(Peel::Outer)
             }
         }
         IpNumber::GRE => gre(payload),
-        IPV4_IN_IP if deep => Ok(Some(Inner {
+        IPV4_IN_IP if deep => Ok(Peel::Inner(Inner {
             frame: payload,
             next: Next::Ipv4,
             mirror: None,
             erspan_timestamp: None,
         })),
-        IPV6_IN_IP if deep => Ok(Some(Inner {
+        IPV6_IN_IP if deep => Ok(Peel::Inner(Inner {
             frame: payload,
             next: Next::Ipv6,
             mirror: None,
             erspan_timestamp: None,
         })),
-        _ => Ok(None),
+        _ => Ok(Peel::Outer),
     }
 }
 
 /// GRE and the ERSPAN types it carries.
-fn gre(payload: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+fn gre(payload: &[u8]) -> Result<Peel<'_>, DecodeError> {
     let g = match Gre::new_checked(payload) {
         Ok(g) => g,
-        Err(GreError::NotMirrorGre) => return Ok(None),
+        Err(GreError::NotMirrorGre) => return Ok(Peel::Outer),
         Err(GreError::Truncated) => return Err(error(ErrorKind::Truncated, 0)),
     };
     let rest = g.payload();
     let at = g.header_len();
-    let erspan_error = |e| match e {
-        ErspanError::Truncated => error(ErrorKind::Truncated, at),
-        ErspanError::Malformed => error(ErrorKind::Malformed, at),
-    };
+    let not_erspan = Peel::NotPeeled(NotPeeled::ErspanHeader);
     let inner = match g.protocol() {
         // Type II has a sequence number in GRE and its own header; type I neither.
         ERSPAN_I_II if g.has_sequence() => {
-            let e = Erspan::new_type2(rest).map_err(erspan_error)?;
+            let e = match Erspan::new_type2(rest) {
+                Ok(e) => e,
+                Err(ErspanError::Truncated) => return Err(error(ErrorKind::Truncated, at)),
+                Err(ErspanError::Malformed) => return Ok(not_erspan),
+            };
             Inner::new(
                 e.payload(),
                 Next::Ethernet,
@@ -256,11 +319,15 @@ fn gre(payload: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
         }
         ERSPAN_I_II => Inner::new(rest, Next::Ethernet, EncapKind::Erspan1, None, g.key()),
         ERSPAN_III => {
-            let e = Erspan::new_type3(rest).map_err(erspan_error)?;
+            let e = match Erspan::new_type3(rest) {
+                Ok(e) => e,
+                Err(ErspanError::Truncated) => return Err(error(ErrorKind::Truncated, at)),
+                Err(ErspanError::Malformed) => return Ok(not_erspan),
+            };
             let next = match e.frame_type() {
                 erspan::FRAME_ETHERNET => Next::Ethernet,
                 erspan::FRAME_IP => Next::IpByVersion,
-                _ => Next::Unknown,
+                _ => return Ok(Peel::NotPeeled(NotPeeled::ErspanFrameType)),
             };
             let mut inner = Inner::new(
                 e.payload(),
@@ -272,9 +339,12 @@ fn gre(payload: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
             inner.erspan_timestamp = Some(e.hardware_timestamp());
             inner
         }
-        protocol => Inner::new(rest, next_for(protocol), EncapKind::Gre, None, g.key()),
+        protocol => match next_for(protocol) {
+            Some(next) => Inner::new(rest, next, EncapKind::Gre, None, g.key()),
+            None => return Ok(Peel::NotPeeled(NotPeeled::GreProtocol)),
+        },
     };
-    Ok(Some(inner))
+    Ok(Peel::Inner(inner))
 }
 
 #[cfg(test)]
@@ -585,16 +655,7 @@ mod tests {
         assert!(matches!(d.transport, Transport::None));
     }
 
-    #[test]
-    fn gre_with_an_unknown_protocol_is_an_unknown_encapsulation() {
-        let mut gre = vec![0, 0, 0x89, 0x09]; // Cisco MetaData: not decoded
-        gre.extend_from_slice(&[0; 16]);
-        let err = decode(&packet(&gre_outer(&gre))).unwrap_err();
-        assert_eq!(
-            (err.layer, err.kind),
-            (Layer::Tunnel, ErrorKind::UnknownEncap)
-        );
-    }
+    // GRE with a protocol type not decoded: tests in decode/tests/not_peeled.rs.
 
     #[test]
     fn ip_in_ip_is_peeled_only_when_deep() {
