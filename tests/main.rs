@@ -1,6 +1,7 @@
 //! Integration tests: the real `mirrorflow` binary on fixture captures, compared
 //! with expectations computed independently (tshark or by hand).
 
+mod analyze;
 mod common;
 mod compressed;
 mod encap;
