@@ -22,6 +22,8 @@ pub enum Command {
     Live(LiveArgs),
     /// Flow-Analyzer-style summary of written records: the largest groups by a metric.
     Top(TopArgs),
+    /// A self-contained HTML report of written records (opens with no network).
+    Report(ReportArgs),
 }
 
 /// Options shared by `top` and `report` (docs/analyze.md).
@@ -244,4 +246,15 @@ pub enum Format {
     Parquet,
     /// IPFIX (RFC 7011) to a collector (-o udp://HOST:PORT or tcp://HOST:PORT) or an IPFIX file.
     Ipfix,
+}
+
+/// `mirrorflow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Options shared with `top`: --by and --metric choose the report's top-records table.
+    #[command(flatten)]
+    pub query: AnalyzeArgs,
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "out", value_name = "FILE.html", required = true)]
+    pub out: PathBuf,
 }

@@ -38,7 +38,7 @@ use signal_hook::{
 use crate::{
     cli::{
         AnalyzeArgs, Cli, Command, CompressionArg, DecapArg, Format, LiveArgs, MetricArg,
-        ReplayArgs, RunArgs, TopArgs, TopFormat,
+        ReplayArgs, ReportArgs, RunArgs, TopArgs, TopFormat,
     },
     metrics::{Counters, MetricsServer},
     pipeline::{LiveSource, Options, Source},
@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(&args),
         Command::Live(args) => live(&args),
         Command::Top(args) => top(&args),
+        Command::Report(args) => html_report(&args),
     };
     match result {
         Ok(code) => code,
@@ -389,4 +390,14 @@ fn top(args: &TopArgs) -> Result<ExitCode> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `mirrorflow report`: the page, written atomically (never half a file).
+fn html_report(args: &ReportArgs) -> Result<ExitCode> {
+    let html = analyze::report(&analyze_request(&args.query))?;
+    let mut file = export::AtomicFile::create(&args.out)?;
+    std::io::Write::write_all(&mut file, html.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    file.commit()?;
+    Ok(ExitCode::SUCCESS)
 }

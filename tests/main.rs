@@ -13,5 +13,6 @@ mod ipfix_live;
 mod live;
 mod regression;
 mod replay;
+mod report;
 mod robustness;
 mod sampling;

@@ -155,8 +155,10 @@ pub enum Key {
     Net {
         /// `connection.src_ip` or `connection.dest_ip`.
         address: Leaf,
-        /// The prefix length.
-        bits: u8,
+        /// The prefix length of IPv4 addresses.
+        v4: u8,
+        /// The prefix length of IPv6 addresses.
+        v6: u8,
     },
     /// `interval`: the record's `interval_start`.
     Interval,
@@ -181,7 +183,11 @@ impl Key {
                         ))
                     })?;
                 let address = catalog.leaf(address)?.clone();
-                return Ok(Key::Net { address, bits });
+                return Ok(Key::Net {
+                    address,
+                    v4: bits,
+                    v6: bits,
+                });
             }
         }
         Ok(Key::Field(catalog.leaf(text)?.clone()))
@@ -191,13 +197,16 @@ impl Key {
     pub fn name(&self) -> String {
         match self {
             Key::Field(leaf) => leaf.name.clone(),
-            Key::Net { address, bits } => {
+            Key::Net { address, v4, v6 } => {
                 let end = if address.name == names::SRC_IP {
                     "src"
                 } else {
                     "dest"
                 };
-                format!("{end}_net/{bits}")
+                match v4 == v6 {
+                    true => format!("{end}_net/{v4}"),
+                    false => format!("{end}_net/{v4}+{v6}"),
+                }
             }
             Key::Interval => "interval".to_string(),
         }

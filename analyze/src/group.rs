@@ -60,8 +60,8 @@ pub struct Sums {
 pub enum KeyKind {
     /// Text, as it is.
     Text,
-    /// An address masked to a prefix length.
-    Net(u8),
+    /// An address masked to a prefix length: IPv4's, IPv6's.
+    Net(u8, u8),
     /// Any other column: integers, floats, flags, times.
     Plain,
 }
@@ -315,12 +315,12 @@ impl Table {
                     let interner = &mut reader.interner;
                     reader.cache.map(array, |s| u64::from(interner.id(s)))
                 }
-                KeyKind::Net(bits) => {
+                KeyKind::Net(v4, v6) => {
                     let interner = &mut reader.interner;
                     reader.cache.map(array, |s| {
                         let net = s
                             .parse::<IpAddr>()
-                            .map(|a| Prefix::of(a, bits).to_string())
+                            .map(|a| Prefix::of(a, if a.is_ipv4() { v4 } else { v6 }).to_string())
                             .unwrap_or_else(|_| s.to_string());
                         u64::from(interner.id(&net))
                     })
@@ -398,7 +398,7 @@ impl Table {
                         }
                         let w = words[k];
                         match (reader.kind, &reader.plain_type) {
-                            (KeyKind::Text | KeyKind::Net(_), _) => {
+                            (KeyKind::Text | KeyKind::Net(..), _) => {
                                 Value::Str(reader.interner.values[w as usize].clone())
                             }
                             (KeyKind::Plain, Some(ty)) => plain_value(ty, w),

@@ -6,7 +6,7 @@
 //! The principal types are [`Inputs`] (what to read, pruned by Hive
 //! partition), [`Query`] (filters and a time range, run over the inputs in
 //! one scan for any number of [`Grouping`]s), [`Top`] (a ranked result and
-//! its table, CSV and JSON forms). Field names come from `export::schema`, the one table of the
+//! its table, CSV and JSON forms); [`report`] writes the HTML page. Field names come from `export::schema`, the one table of the
 //! record's fields.
 //!
 //! ```
@@ -22,6 +22,7 @@ mod group;
 mod input;
 mod net;
 mod query;
+mod report;
 mod request;
 mod scan;
 mod top;
@@ -33,6 +34,7 @@ pub use filter::{Filter, Test, TimeRange};
 pub use group::{Need, Rows, Sums};
 pub use input::{Input, Inputs};
 pub use query::{Grouping, Metric, Query};
+pub use report::report;
 pub use request::{Prepared, Request, DEFAULT_BY};
 pub use scan::ScanStats;
 pub use top::{Row, Top};

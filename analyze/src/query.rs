@@ -114,7 +114,7 @@ impl Query {
             let mut keys = Vec::new();
             for key in &g.keys {
                 let kind = match key {
-                    Key::Net { bits, .. } => KeyKind::Net(*bits),
+                    Key::Net { v4, v6, .. } => KeyKind::Net(*v4, *v6),
                     Key::Field(leaf) if leaf.ty == crate::field::Type::Utf8 => KeyKind::Text,
                     _ => KeyKind::Plain,
                 };
