@@ -165,7 +165,8 @@ fn ints(array: &dyn Array) -> Vec<Option<i64>> {
     }
 }
 
-/// Text ↔ id, for one key column of one worker.
+/// Text longer than a packed key holds (an IPv6 address) ↔ id, for one key
+/// column of one worker.
 #[derive(Default)]
 struct Interner {
     ids: HashMap<Box<str>, u32>,
@@ -184,20 +185,103 @@ impl Interner {
     }
 }
 
+/// The top byte of a packed text that holds an interner id, not text.
+const INTERNED: u8 = 0xff;
+
+/// Text as two key words: up to 15 bytes in place (an IPv4 address, a
+/// tunnel name) with its length in the top byte, so the group table holds
+/// the text itself and a lookup follows no pointer; longer text as an
+/// interner id, marked [`INTERNED`]. With a million addresses, the second
+/// table lookup and the pointer to compare through were most of a query's
+/// time.
+fn pack(text: &str, interner: &mut Interner) -> u128 {
+    let mut packed = [0u8; 16];
+    if text.len() < 16 {
+        packed[..text.len()].copy_from_slice(text.as_bytes());
+        packed[15] = text.len() as u8;
+    } else {
+        packed[..4].copy_from_slice(&interner.id(text).to_le_bytes());
+        packed[15] = INTERNED;
+    }
+    u128::from_le_bytes(packed)
+}
+
+fn unpack(packed: u128, interner: &Interner) -> Arc<str> {
+    let bytes = packed.to_le_bytes();
+    match bytes[15] {
+        INTERNED => interner.values[packed as u32 as usize].clone(),
+        len => String::from_utf8_lossy(&bytes[..usize::from(len)]).into(),
+    }
+}
+
 /// One key column's reader: its interner and dictionary caches.
 struct KeyReader {
     column: usize,
     kind: KeyKind,
     plain_type: Option<DataType>,
     interner: Interner,
-    cache: DictCache<u64>,
+    cache: DictCache<u128>,
+    /// Where its words start in the key: text takes two, anything else one.
+    offset: usize,
+}
+
+impl KeyKind {
+    fn is_text(self) -> bool {
+        matches!(self, KeyKind::Text | KeyKind::Net(..))
+    }
+}
+
+/// A group's sums, and the 5-tuples seen in it when flows are counted (boxed:
+/// an absent set costs a group 8 bytes, not 40).
+type Entry = (Sums, Option<Box<HashSet<u128>>>);
+
+/// Key words held in the table itself: the default key (two addresses of
+/// two words, a port, a protocol) and the word of null bits, with room for one more.
+const INLINE: usize = 8;
+
+/// Groups by key words: inline up to [`INLINE`] words (no pointer to follow
+/// when comparing keys), boxed beyond.
+enum GroupMap {
+    Inline(HashMap<[u64; INLINE], Entry>),
+    Boxed(HashMap<Vec<u64>, Entry>),
+}
+
+impl GroupMap {
+    fn new(width: usize) -> GroupMap {
+        match width <= INLINE {
+            true => GroupMap::Inline(HashMap::default()),
+            false => GroupMap::Boxed(HashMap::default()),
+        }
+    }
+
+    fn entry(&mut self, key: &[u64]) -> &mut Entry {
+        match self {
+            GroupMap::Inline(map) => {
+                let mut words = [0; INLINE];
+                words[..key.len()].copy_from_slice(key);
+                map.entry(words).or_default()
+            }
+            GroupMap::Boxed(map) => map.entry_ref(key).or_default(),
+        }
+    }
+
+    /// Every group, as its first `width` key words and its entry.
+    fn into_entries(self, width: usize) -> Vec<(Vec<u64>, Entry)> {
+        match self {
+            GroupMap::Inline(map) => map
+                .into_iter()
+                .map(|(k, e)| (k[..width].to_vec(), e))
+                .collect(),
+            GroupMap::Boxed(map) => map.into_iter().collect(),
+        }
+    }
 }
 
 /// The state of one grouping on one worker.
 struct Table {
     layout: Layout,
     keys: Vec<KeyReader>,
-    map: HashMap<Box<[u64]>, (Sums, HashSet<u128>)>,
+    map: GroupMap,
     hash_cache: [DictCache<u64>; 2],
 }
 
@@ -220,16 +304,21 @@ impl Worker {
                     keys: layout
                         .keys
                         .iter()
-                        .map(|&(column, kind)| KeyReader {
-                            column,
-                            kind,
-                            plain_type: None,
-                            interner: Interner::default(),
-                            cache: DictCache::new(),
+                        .scan(0, |offset, &(column, kind)| {
+                            let reader = KeyReader {
+                                column,
+                                kind,
+                                plain_type: None,
+                                interner: Interner::default(),
+                                cache: DictCache::new(),
+                                offset: *offset,
+                            };
+                            *offset += if reader.kind.is_text() { 2 } else { 1 };
+                            Some(reader)
                         })
                         .collect(),
                     layout: layout.clone(),
-                    map: HashMap::default(),
+                    map: GroupMap::new(width(layout)),
                     hash_cache: [DictCache::new(), DictCache::new()],
                 })
                 .collect(),
@@ -286,9 +375,16 @@ impl Worker {
         }
     }
 
-    /// Each grouping's groups, keys decoded, ready to merge with other workers'.
-    pub fn finish(self) -> Vec<Groups> {
-        self.tables.into_iter().map(Table::finish).collect()
+    /// Adds another worker's groups (of the same groupings) into this one's.
+    pub fn merge(&mut self, other: Worker) {
+        for (mine, theirs) in self.tables.iter_mut().zip(other.tables) {
+            mine.absorb(theirs);
+        }
+    }
+
+    /// Each grouping's groups, keys decoded, in no order.
+    pub fn into_rows(self) -> Vec<Rows> {
+        self.tables.into_iter().map(Table::into_rows).collect()
     }
 }
 
@@ -305,35 +401,40 @@ const SEEDS: [u64; 2] = [0x6d69_7272_6f72_666c, 0x6f77_2d66_6c6f_7773];
 
 impl Table {
     fn add(&mut self, columns: &[ArrayRef], rows: usize, keep: &[bool]) {
-        let width = self.keys.len() + 1;
+        let width = width(&self.layout);
         // Column by column: each key's words, and a null bit per key in the last word.
         let mut words = vec![0u64; rows * width];
         for (k, reader) in self.keys.iter_mut().enumerate() {
             let array = columns[reader.column].as_ref();
-            let cells: Vec<Option<u64>> = match reader.kind {
-                KeyKind::Text => {
-                    let interner = &mut reader.interner;
-                    reader.cache.map(array, |s| u64::from(interner.id(s)))
-                }
-                KeyKind::Net(v4, v6) => {
-                    let interner = &mut reader.interner;
-                    reader.cache.map(array, |s| {
-                        let net = s
-                            .parse::<IpAddr>()
-                            .map(|a| Prefix::of(a, if a.is_ipv4() { v4 } else { v6 }).to_string())
-                            .unwrap_or_else(|_| s.to_string());
-                        u64::from(interner.id(&net))
-                    })
-                }
+            let interner = &mut reader.interner;
+            let cells: Vec<Option<u128>> = match reader.kind {
+                KeyKind::Text => reader.cache.map(array, |s| pack(s, interner)),
+                KeyKind::Net(v4, v6) => reader.cache.map(array, |s| {
+                    let net = s
+                        .parse::<IpAddr>()
+                        .map(|a| Prefix::of(a, if a.is_ipv4() { v4 } else { v6 }).to_string())
+                        .unwrap_or_else(|_| s.to_string());
+                    pack(&net, interner)
+                }),
                 KeyKind::Plain => {
                     reader.plain_type = Some(array.data_type().clone());
                     plain_words(array)
+                        .into_iter()
+                        .map(|w| w.map(u128::from))
+                        .collect()
                 }
             };
+            let at = reader.offset;
             for (row, cell) in cells.into_iter().enumerate() {
+                let key = &mut words[row * width..(row + 1) * width];
                 match cell {
-                    Some(w) => words[row * width + k] = w,
-                    None => words[row * width + width - 1] |= 1 << k,
+                    Some(w) => {
+                        key[at] = w as u64;
+                        if reader.kind != KeyKind::Plain {
+                            key[at + 1] = (w >> 64) as u64;
+                        }
+                    }
+                    None => key[width - 1] |= 1 << k,
                 }
             }
         }
@@ -341,11 +442,7 @@ impl Table {
         let packets = self.layout.packets.map(|c| ints(columns[c].as_ref()));
         let flows = self.layout.flows.map(|c| self.five_tuples(columns, c));
         for row in (0..rows).filter(|&r| keep[r]) {
-            let key = &words[row * width..(row + 1) * width];
-            let (sums, tuples) = match self.map.get_mut(key) {
-                Some(entry) => entry,
-                None => self.map.entry(key.into()).or_default(),
-            };
+            let (sums, tuples) = self.map.entry(&words[row * width..(row + 1) * width]);
             sums.records += 1;
             if let Some(b) = &bytes {
                 sums.bytes += b[row].unwrap_or(0) as u64;
@@ -354,7 +451,7 @@ impl Table {
                 sums.packets += p[row].unwrap_or(0) as u64;
             }
             if let Some(f) = &flows {
-                tuples.insert(f[row]);
+                tuples.get_or_insert_default().insert(f[row]);
             }
         }
     }
@@ -383,10 +480,52 @@ impl Table {
             .collect()
     }
 
-    fn finish(self) -> Groups {
+    /// Takes in another worker's groups: its text ids are mapped to this
+    /// table's (once per distinct text), then its sums added key by key.
+    fn absorb(&mut self, other: Table) {
+        let width = width(&self.layout);
+        let remaps: Vec<Vec<u32>> = self
+            .keys
+            .iter_mut()
+            .zip(&other.keys)
+            .map(|(mine, theirs)| {
+                if mine.plain_type.is_none() {
+                    mine.plain_type.clone_from(&theirs.plain_type);
+                }
+                let interner = &mut mine.interner;
+                theirs
+                    .interner
+                    .values
+                    .iter()
+                    .map(|text| interner.id(text))
+                    .collect()
+            })
+            .collect();
+        for (mut words, (sums, tuples)) in other.map.into_entries(width) {
+            for (k, (reader, remap)) in self.keys.iter().zip(&remaps).enumerate() {
+                let at = reader.offset;
+                let interned = reader.kind.is_text()
+                    && words[width - 1] & (1 << k) == 0
+                    && (words[at + 1] >> 56) as u8 == INTERNED;
+                if interned {
+                    let id = remap[words[at] as u32 as usize];
+                    words[at] = (words[at] & !u64::from(u32::MAX)) | u64::from(id);
+                }
+            }
+            let (mine, my_tuples) = self.map.entry(&words);
+            mine.bytes += sums.bytes;
+            mine.packets += sums.packets;
+            mine.records += sums.records;
+            if let Some(tuples) = tuples {
+                my_tuples.get_or_insert_default().extend(*tuples);
+            }
+        }
+    }
+
+    fn into_rows(self) -> Rows {
+        let width = width(&self.layout);
         let Table { keys, map, .. } = self;
-        let width = keys.len() + 1;
-        let groups = map
+        map.into_entries(width)
             .into_iter()
             .map(|(words, (mut sums, tuples))| {
                 let key = keys
@@ -396,22 +535,29 @@ impl Table {
                         if words[width - 1] & (1 << k) != 0 {
                             return Value::Null;
                         }
-                        let w = words[k];
+                        let w = words[reader.offset];
                         match (reader.kind, &reader.plain_type) {
                             (KeyKind::Text | KeyKind::Net(..), _) => {
-                                Value::Str(reader.interner.values[w as usize].clone())
+                                let high = u128::from(words[reader.offset + 1]) << 64;
+                                Value::Str(unpack(high | u128::from(w), &reader.interner))
                             }
                             (KeyKind::Plain, Some(ty)) => plain_value(ty, w),
                             (KeyKind::Plain, None) => Value::Null,
                         }
                     })
                     .collect();
-                sums.flows = tuples.len() as u64;
-                (key, (sums, tuples))
+                sums.flows = tuples.map_or(0, |t| t.len() as u64);
+                (key, sums)
             })
-            .collect();
-        Groups { groups }
+            .collect()
     }
+}
+
+/// Words in a group key of this layout: two per text key, one per other
+/// key, and one of null bits.
+fn width(layout: &Layout) -> usize {
+    let words = |kind: KeyKind| if kind.is_text() { 2 } else { 1 };
+    layout.keys.iter().map(|&(_, k)| words(k)).sum::<usize>() + 1
 }
 
 /// Words of a non-text column: integers and times as their bits, floats as
@@ -447,35 +593,25 @@ fn plain_value(ty: &DataType, w: u64) -> Value {
 /// Each group of a grouping: its key values and its sums.
 pub type Rows = Vec<(Vec<Value>, Sums)>;
 
-/// The groups of one grouping: key values to sums (and the 5-tuples seen,
-/// until workers are merged).
-#[derive(Default)]
-pub struct Groups {
-    groups: HashMap<Vec<Value>, (Sums, HashSet<u128>)>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Groups {
-    /// Adds another worker's groups of the same grouping.
-    pub fn merge(&mut self, other: Groups) {
-        if self.groups.is_empty() {
-            *self = other;
-            return;
+    #[test]
+    fn text_packs_in_place_up_to_15_bytes_and_interns_beyond() {
+        let mut interner = Interner::default();
+        for text in [
+            "",
+            "10.1.2.3",
+            "255.255.255.255",
+            "2001:db8::1234:5678",
+            "x",
+        ] {
+            let packed = pack(text, &mut interner);
+            assert_eq!(&*unpack(packed, &interner), text);
+            let interned = (packed >> 120) as u8 == INTERNED;
+            assert_eq!(interned, text.len() >= 16, "{text}");
         }
-        for (key, (sums, tuples)) in other.groups {
-            let (mine, my_tuples) = self.groups.entry(key).or_default();
-            mine.bytes += sums.bytes;
-            mine.packets += sums.packets;
-            mine.records += sums.records;
-            my_tuples.extend(tuples);
-            mine.flows = my_tuples.len() as u64;
-        }
-    }
-
-    /// Every group, in no order.
-    pub fn into_rows(self) -> Rows {
-        self.groups
-            .into_iter()
-            .map(|(key, (sums, _))| (key, sums))
-            .collect()
+        assert_eq!(interner.values.len(), 1);
     }
 }

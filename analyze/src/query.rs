@@ -3,7 +3,7 @@
 use crate::{
     field::{names, Catalog, Key, Leaf},
     filter::{Filter, TimeRange},
-    group::{Groups, KeyKind, Layout, Need, Rows, Selection, Sums, Worker},
+    group::{KeyKind, Layout, Need, Rows, Selection, Sums, Worker},
     input::Inputs,
     scan::{scan, ScanStats},
     Error,
@@ -150,12 +150,13 @@ impl Query {
         let (workers, stats) = scan(inputs, &columns.leaves, &self.range, threads, || {
             Worker::new(&selection, &layouts)
         })?;
-        let mut merged: Vec<Groups> = groupings.iter().map(|_| Groups::default()).collect();
+        let mut workers = workers.into_iter();
+        let mut all = workers
+            .next()
+            .unwrap_or_else(|| Worker::new(&selection, &layouts));
         for worker in workers {
-            for (all, groups) in merged.iter_mut().zip(worker.finish()) {
-                all.merge(groups);
-            }
+            all.merge(worker);
         }
-        Ok((merged.into_iter().map(Groups::into_rows).collect(), stats))
+        Ok((all.into_rows(), stats))
     }
 }
