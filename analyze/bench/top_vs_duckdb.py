@@ -25,7 +25,7 @@ con = duckdb.connect()
 def hour():
     if len(sys.argv) > 4:
         return sys.argv[3], sys.argv[4]
-    first = con.sql(f"SELECT min(epoch(interval_start)) FROM read_parquet('{GLOB}')").fetchone()[0]
+    first = con.sql(f"SELECT min(epoch(interval_start)) FROM read_parquet('{GLOB}')").fetchall()[0][0]
     start = (int(first) // 3600 + 1) * 3600
     fmt = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return fmt(start), fmt(start + 3600)
