@@ -3,10 +3,11 @@
 # or through sudo:
 #   sh scripts/deps.sh        libpcap-dev (mirrorflow links libpcap for live capture)
 #   sh scripts/deps.sh test   also what the test suite starts: tshark, iproute2,
-#                             tcpreplay, python3 + pip, curl, GNU time, Java 17+
+#                             tcpreplay, python3 + pip, curl, GNU time, Java 17+,
+#                             chromium (the report test)
 #                             (Spark), the five compressors, nfdump and pmacct
 #                             (IPFIX collectors), and the Python packages
-#                             duckdb, pyarrow and pyspark (pinned)
+#                             duckdb, pyarrow, pyspark and chdb (pinned)
 set -eu
 
 packages=libpcap-dev
@@ -15,8 +16,10 @@ if [ "${1:-}" = test ]; then
     # onto a veth (tcpreplay), senders and peers (python3), the metrics
     # endpoint (curl); tests/compressed.rs: gzip, zstd, xz, bzip2, lz4 and
     # GNU time (peak memory); tests/interop/check.py: pip, Java for Spark;
-    # tests/ipfix.rs: the collectors nfcapd (nfdump) and nfacctd (pmacct).
-    packages="$packages tshark iproute2 tcpreplay python3 python3-pip curl time gzip zstd xz-utils bzip2 lz4 nfdump pmacct"
+    # tests/ipfix.rs: the collectors nfcapd (nfdump) and nfacctd (pmacct);
+    # tests/analyze.rs: DuckDB and ClickHouse (chdb) beside `mirrorflow top`;
+    # tests/report.rs: headless Chromium opens `mirrorflow report`'s page.
+    packages="$packages tshark iproute2 tcpreplay python3 python3-pip curl time gzip zstd xz-utils bzip2 lz4 nfdump pmacct chromium"
     java_ok=no
     if command -v java >/dev/null 2>&1; then
         # "17.0.15" or "1.8.0_392": the feature release is the first field,
@@ -57,5 +60,5 @@ if [ "${1:-}" = test ]; then
     fi
     # Versions the interop test was checked with. As root they go to the
     # system's site-packages, as a user to ~/.local.
-    python3 -m pip install -q --break-system-packages duckdb==2.0.1 pyarrow==26.0.1 pyspark==4.3.0
+    python3 -m pip install -q --break-system-packages duckdb==2.0.1 pyarrow==26.0.1 pyspark==4.3.0 chdb==4.4.0
 fi

@@ -20,6 +20,74 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Read a live interface through libpcap until SIGINT/SIGTERM (or --duration).
     Live(LiveArgs),
+    /// Flow-Analyzer-style summary of written records: the largest groups by a metric.
+    Top(TopArgs),
+    /// A self-contained HTML report of written records (opens with no network).
+    Report(ReportArgs),
+}
+
+/// Options shared by `top` and `report` (docs/analyze.md).
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Parquet folders or files, NDJSON files, or - for NDJSON on stdin.
+    #[arg(required = true, value_name = "OUTPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Group by these fields: dotted record fields (a unique last part will do),
+    /// src_net/N, dest_net/N, interval.
+    #[arg(long, value_name = "FIELD,…", default_value = analyze::DEFAULT_BY)]
+    pub by: String,
+    /// What to rank groups by (flows: distinct 5-tuples in the group).
+    #[arg(long, value_enum, default_value_t = MetricArg::Bytes)]
+    pub metric: MetricArg,
+    /// Rows shown; the rest are summed in an "other" row.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// Only intervals starting at or after this time: RFC 3339 or relative (-15m, -2h).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Only intervals starting before this time: RFC 3339 or relative (-15m, -2h).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// Count only records where FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold):
+    /// a CIDR for addresses, LO-HI for numbers, tcp|udp|icmp|N for protocol.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filters: Vec<String>,
+}
+
+/// `--metric` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    /// Sum of bytes_sent.
+    Bytes,
+    /// Sum of packets_sent.
+    Packets,
+    /// Distinct 5-tuples.
+    Flows,
+    /// Records.
+    Records,
+}
+
+/// `mirrorflow top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Options shared with `report`.
+    #[command(flatten)]
+    pub query: AnalyzeArgs,
+    /// Output: an aligned table in human units, or exact figures for scripts.
+    #[arg(long, value_enum, default_value_t = TopFormat::Table)]
+    pub format: TopFormat,
+}
+
+/// `top --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TopFormat {
+    /// Aligned columns, KB/MB/GB and the share of the total.
+    Table,
+    /// One header row, exact figures.
+    Csv,
+    /// One JSON document, exact figures.
+    Json,
 }
 
 /// `mirrorflow replay`.
@@ -178,4 +246,15 @@ pub enum Format {
     Parquet,
     /// IPFIX (RFC 7011) to a collector (-o udp://HOST:PORT or tcp://HOST:PORT) or an IPFIX file.
     Ipfix,
+}
+
+/// `mirrorflow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Options shared with `top`: --by and --metric choose the report's top-records table.
+    #[command(flatten)]
+    pub query: AnalyzeArgs,
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "out", value_name = "FILE.html", required = true)]
+    pub out: PathBuf,
 }

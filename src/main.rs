@@ -36,7 +36,10 @@ use signal_hook::{
 };
 
 use crate::{
-    cli::{Cli, Command, CompressionArg, DecapArg, Format, LiveArgs, ReplayArgs, RunArgs},
+    cli::{
+        AnalyzeArgs, Cli, Command, CompressionArg, DecapArg, Format, LiveArgs, MetricArg,
+        ReplayArgs, ReportArgs, RunArgs, TopArgs, TopFormat,
+    },
     metrics::{Counters, MetricsServer},
     pipeline::{LiveSource, Options, Source},
 };
@@ -62,6 +65,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay(&args),
         Command::Live(args) => live(&args),
+        Command::Top(args) => top(&args),
+        Command::Report(args) => html_report(&args),
     };
     match result {
         Ok(code) => code,
@@ -352,4 +357,47 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
             Ok(export::Sink::ipfix(&destination, &options, info, ipfix)?)
         }
     }
+}
+
+/// The request `top` and `report` share, from their flags.
+fn analyze_request(args: &AnalyzeArgs) -> analyze::Request {
+    analyze::Request {
+        inputs: args.inputs.clone(),
+        by: vec![args.by.clone()],
+        metric: match args.metric {
+            MetricArg::Bytes => analyze::Metric::Bytes,
+            MetricArg::Packets => analyze::Metric::Packets,
+            MetricArg::Flows => analyze::Metric::Flows,
+            MetricArg::Records => analyze::Metric::Records,
+        },
+        limit: usize::try_from(args.limit).unwrap_or(usize::MAX),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        filters: args.filters.clone(),
+        threads: 0,
+    }
+}
+
+/// `mirrorflow top`: the result on stdout; a closed pipe ends quietly.
+fn top(args: &TopArgs) -> Result<ExitCode> {
+    let (top, _) = analyze_request(&args.query).top()?;
+    let text = match args.format {
+        TopFormat::Table => top.to_table(),
+        TopFormat::Csv => top.to_csv(),
+        TopFormat::Json => top.to_json(),
+    };
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `mirrorflow report`: the page, written atomically (never half a file).
+fn html_report(args: &ReportArgs) -> Result<ExitCode> {
+    let html = analyze::report(&analyze_request(&args.query))?;
+    let mut file = export::AtomicFile::create(&args.out)?;
+    std::io::Write::write_all(&mut file, html.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    file.commit()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real `mirrorflow` binary on fixture captures, compared
 //! with expectations computed independently (tshark or by hand).
 
+mod analyze;
 mod common;
 mod compressed;
 mod counting;
@@ -13,5 +14,6 @@ mod ipfix_live;
 mod live;
 mod regression;
 mod replay;
+mod report;
 mod robustness;
 mod sampling;
