@@ -34,14 +34,18 @@ pub struct Leaf {
     pub ty: Type,
 }
 
-/// The dotted names of the record fields a metric or the flow count reads.
+/// The dotted names of the record fields a metric or the flow count reads
+/// (top-level ones from the schema table; the dotted ones are checked
+/// against it by a test).
 pub mod names {
+    use export::schema;
+
     /// `bytes_sent`.
-    pub const BYTES: &str = "bytes_sent";
+    pub const BYTES: &str = schema::BYTES_SENT.name;
     /// `packets_sent`.
-    pub const PACKETS: &str = "packets_sent";
+    pub const PACKETS: &str = schema::PACKETS_SENT.name;
     /// `interval_start`: the time filter and the `interval` key.
-    pub const INTERVAL_START: &str = "interval_start";
+    pub const INTERVAL_START: &str = schema::INTERVAL_START.name;
     /// `connection.src_ip`.
     pub const SRC_IP: &str = "connection.src_ip";
     /// `connection.dest_ip`.
@@ -224,6 +228,16 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_names_a_query_reads_are_leaves_of_the_schema_table() {
+        let catalog = Catalog::default();
+        let mut used = vec![names::BYTES, names::PACKETS, names::INTERVAL_START];
+        used.extend(names::FIVE_TUPLE);
+        for name in used {
+            assert_eq!(catalog.leaf(name).unwrap().name, name);
+        }
+    }
 
     #[test]
     fn short_names_resolve_when_unique() {
