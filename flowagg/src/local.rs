@@ -113,7 +113,6 @@ impl<E: Emit> Dispatch for LocalShards<E> {
 
 #[cfg(test)]
 mod tests {
-    use foldhash::fast::FixedState;
 
     use super::*;
     use crate::{
@@ -132,15 +131,7 @@ mod tests {
             src_port: port,
             dst_port: 53,
         };
-        Observation {
-            key,
-            hash: key.hash(&FixedState::with_seed(0)),
-            ts: Timestamp(ts),
-            ip_len: 100,
-            payload_len: 72,
-            tcp_flags: 0,
-            late: false,
-        }
+        Observation::of(key, ts, 100, 72)
     }
 
     #[test]

@@ -37,6 +37,23 @@ pub struct Observation {
     pub late: bool,
 }
 
+#[cfg(test)]
+impl Observation {
+    /// An observation of `key` at `ts` nanoseconds, on time, hashed as the
+    /// observer hashes with seed 0: what the flowagg tests push.
+    pub(crate) fn of(key: FlowKey, ts: u64, ip_len: u32, payload_len: u32) -> Observation {
+        Observation {
+            key,
+            hash: key.hash(&FixedState::with_seed(0)),
+            ts: Timestamp(ts),
+            ip_len,
+            payload_len,
+            tcp_flags: 0,
+            late: false,
+        }
+    }
+}
+
 /// Packets the observer did not pass on, or passed on with missing facts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObserverStats {

@@ -460,16 +460,7 @@ mod tests {
     }
 
     fn obs(port: u16, ts: u64, ip_len: u32) -> Observation {
-        let key = key(port);
-        Observation {
-            key,
-            hash: key.hash(&FixedState::with_seed(0)),
-            ts: Timestamp(ts),
-            ip_len,
-            payload_len: ip_len.saturating_sub(28),
-            tcp_flags: 0,
-            late: false,
-        }
+        Observation::of(key(port), ts, ip_len, ip_len.saturating_sub(28))
     }
 
     /// Drives `shards` shards as the pipeline does: a clock in packet

@@ -289,7 +289,6 @@ fn write_closings<E: Emit>(
 
 #[cfg(test)]
 mod tests {
-    use foldhash::fast::FixedState;
     use proptest::prelude::*;
 
     use super::*;
@@ -318,15 +317,7 @@ mod tests {
             src_port: port,
             dst_port: 443,
         };
-        Observation {
-            key,
-            hash: key.hash(&FixedState::with_seed(0)),
-            ts: Timestamp(ts),
-            ip_len,
-            payload_len: 0,
-            tcp_flags: 0,
-            late: false,
-        }
+        Observation::of(key, ts, ip_len, 0)
     }
 
     /// Feeds `stream` through a clock to `dispatch`, as the aggregator does.
