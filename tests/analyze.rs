@@ -9,7 +9,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use crate::common::{fixture, fixture_captures, mirrorflow, scratch};
+use crate::common::{fixture, fixture_captures, interop, mirrorflow, scratch};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -50,21 +50,13 @@ fn issue_18_top_agrees_with_duckdb_and_chdb_on_five_queries() {
     // tunnels): 2.7 k records in 30 partitions, with many ties.
     let dir = scratch("top-interop");
     let out = replay_to(&dir, "flows", &fixture_captures());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/top.py");
-    let check = Command::new("python3")
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_mirrorflow"))
-        .arg(&out)
-        .output()
-        .expect("run python3");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    assert!(
-        check.status.success(),
-        "tests/interop/top.py failed (pip install duckdb chdb, as scripts/deps.sh test does):\n{text}"
+    let text = interop(
+        "top.py",
+        &[
+            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_mirrorflow")),
+            out.as_os_str(),
+        ],
+        "pip install duckdb chdb, as scripts/deps.sh test does",
     );
     assert_eq!(text.matches("ok: ").count(), 5, "{text}");
 }

@@ -19,7 +19,9 @@ use arrow_array::{
 use parquet::{arrow::arrow_reader::ParquetRecordBatchReaderBuilder, basic::Compression};
 use serde_json::{Map, Value};
 
-use crate::common::{epoch_text, fixture, mirrorflow, parse_records, pcap, scratch, udp4, RAW};
+use crate::common::{
+    epoch_text, fixture, interop, mirrorflow, parse_records, pcap, scratch, udp4, RAW,
+};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -527,21 +529,10 @@ fn duckdb_pyarrow_and_spark_read_the_folder_and_agree() {
     let run = mirrorflow(&args);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check.py");
-    let check = Command::new("python3")
-        .arg(&script)
-        .arg(&out)
-        .arg(&json)
-        .output()
-        .expect("run python3");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    assert!(
-        check.status.success(),
-        "tests/interop/check.py failed (pip install duckdb pyarrow pyspark, as .ci/run does):\n{text}"
+    let text = interop(
+        "check.py",
+        &[out.as_os_str(), json.as_os_str()],
+        "pip install duckdb pyarrow pyspark, as .ci/run does",
     );
     assert!(text.contains("interop: ok"), "{text}");
 }

@@ -31,6 +31,30 @@ pub fn mirrorflow(args: &[&str]) -> Output {
         .expect("run mirrorflow")
 }
 
+/// Runs `tests/interop/<script>` under python3 with `args` and returns
+/// what it printed (stdout, then stderr), asserting it succeeded; `needs`
+/// says what to install when it did not.
+pub fn interop(script: &str, args: &[&std::ffi::OsStr], needs: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let check = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("run python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        check.status.success(),
+        "tests/interop/{script} failed ({needs}):\n{text}"
+    );
+    text
+}
+
 /// The captures in tests/fixtures, sorted by name.
 pub fn fixture_captures() -> Vec<PathBuf> {
     let mut captures: Vec<_> = std::fs::read_dir(fixture(""))
