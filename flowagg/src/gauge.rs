@@ -27,11 +27,6 @@ impl OpenFlows {
         self.0[shard].store(flows, Ordering::Relaxed);
     }
 
-    /// Flows shard `shard` holds.
-    pub fn get(&self, shard: usize) -> usize {
-        self.0[shard].load(Ordering::Relaxed)
-    }
-
     /// Flows all shards hold.
     pub fn total(&self) -> usize {
         self.0.iter().map(|o| o.load(Ordering::Relaxed)).sum()
