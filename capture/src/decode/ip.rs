@@ -263,6 +263,9 @@ fn jumbo_length(mut options: &[u8]) -> Option<u32> {
 }
 
 /// Reads the transport header inside the declared datagram and builds the result.
+/// Inlined into both callers: out of line, the result it builds went through
+/// memory on every packet (benches/hot.rs, decode).
+#[inline(always)]
 fn finish<'a>(
     ip: IpView<'a>,
     proto: IpNumber,
@@ -280,7 +283,8 @@ fn finish<'a>(
         transport::Transport::None
     } else {
         let declared = ip_len as usize - header_len;
-        transport::decode(proto, ip_payload, declared).map_err(|e| e.at(header_len))?
+        transport::decode(proto, ip_payload, declared)
+            .map_err(|kind| DecodeError::new(Layer::Transport, kind, header_len))?
     };
     Ok(Decoded {
         ip,

@@ -24,9 +24,20 @@ const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
 /// Reads the link-layer header: returns what follows and where.
+#[inline]
 pub fn decode(link: LinkType, data: &[u8]) -> Result<(Next, usize), DecodeError> {
+    // Ethernet, what nearly every capture and mirror is, answered inline;
+    // the rest out of line keeps the per-packet path small.
+    if link == LinkType::ETHERNET {
+        return Ok((Next::Ethernet, 0));
+    }
+    other(link, data)
+}
+
+/// [`decode`] for every link type but Ethernet.
+#[inline(never)]
+fn other(link: LinkType, data: &[u8]) -> Result<(Next, usize), DecodeError> {
     match link {
-        LinkType::ETHERNET => Ok((Next::Ethernet, 0)),
         LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 => Ok((Next::IpByVersion, 0)),
         LinkType::IPV4 => Ok((Next::Ipv4, 0)),
         LinkType::IPV6 => Ok((Next::Ipv6, 0)),

@@ -24,7 +24,7 @@ use etherparse::EtherType;
 
 use crate::RawPacket;
 pub use ip::{Fragment, IpView};
-pub use transport::Transport;
+pub use transport::{TcpFlags, Transport};
 pub use tunnel::{EncapKind, Mirror, NotPeeled};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame

@@ -9,16 +9,13 @@
 
 use etherparse::IpNumber;
 
-use super::{DecodeError, ErrorKind, Layer};
+use super::ErrorKind;
 
 /// Byte offsets shared by the protocols with ports (RFC 793, 768, 4960, 3828, 4340).
 mod field {
-    use std::ops::Range;
-
-    pub const SRC_PORT: Range<usize> = 0..2;
-    pub const DST_PORT: Range<usize> = 2..4;
-    /// Bytes that make the key of a protocol with ports.
-    pub const PORTS_LEN: usize = DST_PORT.end;
+    /// Bytes that make the key of a protocol with ports: the source port,
+    /// then the destination port, 2 bytes each.
+    pub const PORTS_LEN: usize = 4;
     /// TCP: data offset in the high nibble, in 4-byte words.
     pub const TCP_DATA_OFFSET: usize = 12;
     /// TCP: CWR … FIN.
@@ -31,16 +28,21 @@ mod field {
     pub const ICMP_KEY_LEN: usize = ICMP_CODE + 1;
 }
 
-const TCP_MIN_HEADER_LEN: u32 = 20;
-const UDP_HEADER_LEN: u32 = 8;
-const SCTP_COMMON_HEADER_LEN: u32 = 12;
-const ICMP_HEADER_LEN: u32 = 8;
+/// Header minimums in 4-byte words, the unit the headers' own length fields use.
+const TCP_MIN_WORDS: u8 = 5;
+const UDP_WORDS: u8 = 2;
+const SCTP_COMMON_HEADER_WORDS: u8 = 3;
 /// DCCP's generic header is at least 12 bytes (RFC 4340 §5.1).
-const DCCP_MIN_HEADER_LEN: u32 = 12;
+const DCCP_MIN_WORDS: u8 = 3;
+const ICMP_HEADER_LEN: u32 = 8;
 const UDP_LITE: IpNumber = IpNumber(136);
 const DCCP: IpNumber = IpNumber(33);
 
 /// What the transport header contributes to the flow key.
+///
+/// Eight bytes, returned in registers: every packet builds one, and a larger
+/// value written through memory and read back at once stalled the decoder
+/// (store forwarding, found with `perf annotate`; docs/design.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// TCP: ports, and the flags when their byte was captured.
@@ -49,11 +51,11 @@ pub enum Transport {
         src: u16,
         /// Destination port.
         dst: u16,
-        /// CWR … FIN; `None` when the snaplen cut the header before them.
-        flags: Option<u8>,
-        /// The data offset in bytes, or the 20-byte minimum when it was not
-        /// captured.
-        header_len: u32,
+        /// CWR … FIN, when the snaplen left their byte.
+        flags: TcpFlags,
+        /// The data offset in 4-byte words, or the 5-word minimum when it
+        /// was not captured.
+        header_words: u8,
     },
     /// UDP, UDP-Lite, SCTP or DCCP: ports and the header length.
     Ports {
@@ -61,8 +63,8 @@ pub enum Transport {
         src: u16,
         /// Destination port.
         dst: u16,
-        /// Header length counted out of the payload.
-        header_len: u32,
+        /// Header length counted out of the payload, in 4-byte words.
+        header_words: u8,
     },
     /// ICMP or ICMPv6 message type and code.
     Icmp {
@@ -73,6 +75,25 @@ pub enum Transport {
     },
     /// No transport facts: another protocol, ESP, or a later fragment.
     None,
+}
+
+/// TCP's flag byte as captured, or the mark that the snaplen cut it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpFlags(u16);
+
+impl TcpFlags {
+    /// Above every byte value: the flags were not captured.
+    const NOT_CAPTURED: u16 = 0x100;
+
+    fn from_byte(byte: Option<&u8>) -> Self {
+        TcpFlags(byte.map_or(Self::NOT_CAPTURED, |&b| u16::from(b)))
+    }
+
+    /// CWR … FIN, when captured.
+    #[inline]
+    pub fn captured(self) -> Option<u8> {
+        u8::try_from(self.0).ok()
+    }
 }
 
 impl Transport {
@@ -89,7 +110,7 @@ impl Transport {
     #[inline]
     pub fn tcp_flags(&self) -> Option<u8> {
         match *self {
-            Transport::Tcp { flags, .. } => flags,
+            Transport::Tcp { flags, .. } => flags.captured(),
             _ => None,
         }
     }
@@ -98,7 +119,9 @@ impl Transport {
     #[inline]
     pub fn header_len(&self) -> u32 {
         match *self {
-            Transport::Tcp { header_len, .. } | Transport::Ports { header_len, .. } => header_len,
+            Transport::Tcp { header_words, .. } | Transport::Ports { header_words, .. } => {
+                u32::from(header_words) * 4
+            }
             Transport::Icmp { .. } => ICMP_HEADER_LEN,
             Transport::None => 0,
         }
@@ -108,66 +131,107 @@ impl Transport {
 /// Decodes the transport header from the captured bytes of the IP payload.
 /// `declared` is the payload length the IP header declares: a header that
 /// does not fit in it is malformed; a key (ports, ICMP type and code) that
-/// was not captured is truncated.
-pub fn decode(proto: IpNumber, captured: &[u8], declared: usize) -> Result<Transport, DecodeError> {
-    let malformed = DecodeError::new(Layer::Transport, ErrorKind::Malformed, 0);
-    let truncated = DecodeError::new(Layer::Transport, ErrorKind::Truncated, 0);
+/// was not captured is truncated. The caller places the error in the frame.
+#[inline]
+pub fn decode(proto: IpNumber, captured: &[u8], declared: usize) -> Result<Transport, ErrorKind> {
+    // The common cases first: TCP with its flags captured, and UDP, each
+    // read through one bounds check.
+    if proto == IpNumber::TCP {
+        if let Some(head) = captured.first_chunk::<{ field::TCP_FLAGS + 1 }>() {
+            let header_words = head[field::TCP_DATA_OFFSET] >> 4;
+            if header_words < TCP_MIN_WORDS || declared < usize::from(header_words) * 4 {
+                return Err(ErrorKind::Malformed);
+            }
+            let [s0, s1, d0, d1, ..] = *head;
+            let (src, dst) = ports_of(&[s0, s1, d0, d1]);
+            return Ok(Transport::Tcp {
+                src,
+                dst,
+                flags: TcpFlags(u16::from(head[field::TCP_FLAGS])),
+                header_words,
+            });
+        }
+    } else if proto == IpNumber::UDP && declared >= usize::from(UDP_WORDS) * 4 {
+        if let Some(head) = captured.first_chunk::<{ field::PORTS_LEN }>() {
+            let (src, dst) = ports_of(head);
+            return Ok(Transport::Ports {
+                src,
+                dst,
+                header_words: UDP_WORDS,
+            });
+        }
+    }
+    decode_cut(proto, captured, declared)
+}
+
+/// Source and destination port, the first 4 bytes of every header with ports.
+#[inline(always)]
+fn ports_of(head: &[u8; field::PORTS_LEN]) -> (u16, u16) {
+    let [s0, s1, d0, d1] = *head;
+    (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]))
+}
+
+/// [`decode`] for every other protocol and for TCP headers cut before their
+/// flags. Out of line, so that the TCP path stays small enough to inline.
+#[inline(never)]
+fn decode_cut(proto: IpNumber, captured: &[u8], declared: usize) -> Result<Transport, ErrorKind> {
     // The header must fit in what the IP header declares, whatever was captured.
-    let fits = |len: u32| {
-        if declared < len as usize {
-            Err(malformed)
+    let fits = |words: u8| {
+        if declared < usize::from(words) * 4 {
+            Err(ErrorKind::Malformed)
         } else {
             Ok(())
         }
     };
-    let key_ports = |header_len: u32| -> Result<(u16, u16), DecodeError> {
-        fits(header_len)?;
-        let be16 = |at: usize| u16::from_be_bytes([captured[at], captured[at + 1]]);
-        if captured.len() < field::PORTS_LEN {
-            return Err(truncated);
-        }
-        Ok((be16(field::SRC_PORT.start), be16(field::DST_PORT.start)))
+    let key_ports = |header_words: u8| -> Result<(u16, u16), ErrorKind> {
+        fits(header_words)?;
+        let head = captured
+            .first_chunk::<{ field::PORTS_LEN }>()
+            .ok_or(ErrorKind::Truncated)?;
+        Ok(ports_of(head))
     };
-    let ports = |header_len: u32| {
-        let (src, dst) = key_ports(header_len)?;
+    let ports = |header_words: u8| {
+        let (src, dst) = key_ports(header_words)?;
         Ok(Transport::Ports {
             src,
             dst,
-            header_len,
+            header_words,
         })
     };
     // A length field read only when captured; 0 words is below every minimum.
-    let words = |at: usize, shift: u8| captured.get(at).map(|&b| u32::from(b >> shift) * 4);
+    let words = |at: usize, shift: u8| captured.get(at).map(|&b| b >> shift);
     match proto {
         IpNumber::TCP => {
-            let header_len = match words(field::TCP_DATA_OFFSET, 4) {
-                Some(len) if len < TCP_MIN_HEADER_LEN => return Err(malformed),
-                Some(len) => len,
-                None => TCP_MIN_HEADER_LEN,
+            let header_words = match words(field::TCP_DATA_OFFSET, 4) {
+                Some(w) if w < TCP_MIN_WORDS => return Err(ErrorKind::Malformed),
+                Some(w) => w,
+                None => TCP_MIN_WORDS,
             };
-            let (src, dst) = key_ports(header_len)?;
+            let (src, dst) = key_ports(header_words)?;
             Ok(Transport::Tcp {
                 src,
                 dst,
-                flags: captured.get(field::TCP_FLAGS).copied(),
-                header_len,
+                flags: TcpFlags::from_byte(captured.get(field::TCP_FLAGS)),
+                header_words,
             })
         }
-        IpNumber::UDP | UDP_LITE => ports(UDP_HEADER_LEN),
-        IpNumber::SCTP => ports(SCTP_COMMON_HEADER_LEN),
+        IpNumber::UDP | UDP_LITE => ports(UDP_WORDS),
+        IpNumber::SCTP => ports(SCTP_COMMON_HEADER_WORDS),
         DCCP => match words(field::DCCP_DATA_OFFSET, 0) {
-            Some(len) if len < DCCP_MIN_HEADER_LEN => Err(malformed),
-            Some(len) => ports(len),
-            None => ports(DCCP_MIN_HEADER_LEN),
+            Some(w) if w < DCCP_MIN_WORDS => Err(ErrorKind::Malformed),
+            Some(w) => ports(w),
+            None => ports(DCCP_MIN_WORDS),
         },
         IpNumber::ICMP | IpNumber::IPV6_ICMP => {
-            fits(ICMP_HEADER_LEN)?;
-            if captured.len() < field::ICMP_KEY_LEN {
-                return Err(truncated);
+            if declared < ICMP_HEADER_LEN as usize {
+                return Err(ErrorKind::Malformed);
             }
+            let key = captured
+                .first_chunk::<{ field::ICMP_KEY_LEN }>()
+                .ok_or(ErrorKind::Truncated)?;
             Ok(Transport::Icmp {
-                icmp_type: captured[field::ICMP_TYPE],
-                code: captured[field::ICMP_CODE],
+                icmp_type: key[field::ICMP_TYPE],
+                code: key[field::ICMP_CODE],
             })
         }
         _ => Ok(Transport::None),
