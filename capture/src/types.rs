@@ -54,12 +54,22 @@ impl LinkType {
     pub const RAW: LinkType = LinkType(101);
     /// OpenBSD loopback: address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
+    /// Cisco HDLC: address, control, then an EtherType (router captures).
+    pub const C_HDLC: LinkType = LinkType(104);
+    /// 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
     /// Linux cooked capture v1.
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// 802.11 frames after a radiotap header.
+    pub const RADIOTAP: LinkType = LinkType(127);
+    /// Frames after a Per-Packet Information header.
+    pub const PPI: LinkType = LinkType(192);
     /// Raw IPv4.
     pub const IPV4: LinkType = LinkType(228);
     /// Raw IPv6.
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux netfilter log (`tcpdump -i nflog:N`): attributes, one the IP packet.
+    pub const NFLOG: LinkType = LinkType(239);
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
@@ -75,9 +85,14 @@ impl LinkType {
                 | Self::PPP_HDLC
                 | Self::RAW
                 | Self::LOOP
+                | Self::C_HDLC
+                | Self::IEEE802_11
                 | Self::LINUX_SLL
+                | Self::RADIOTAP
+                | Self::PPI
                 | Self::IPV4
                 | Self::IPV6
+                | Self::NFLOG
                 | Self::LINUX_SLL2
         )
     }

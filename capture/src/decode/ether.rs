@@ -2,7 +2,7 @@
 
 use etherparse::{EtherType, Ethernet2HeaderSlice, SingleVlanHeaderSlice};
 
-use super::{DecodeError, ErrorKind, Layer, Next};
+use super::{tags, DecodeError, ErrorKind, Layer, Next};
 
 /// Below this an Ethernet type field is an 802.3 length (IEEE 802.3 §3.2.6).
 const MIN_ETHER_TYPE: u16 = 0x0600;
@@ -24,17 +24,23 @@ pub fn ethernet(data: &[u8]) -> Result<(Next, usize), DecodeError> {
     if ether_type.0 >= MIN_ETHER_TYPE {
         return Ok((Next::EtherType(ether_type), len));
     }
-    // 802.3 frame: only LLC/SNAP carries an EtherType; plain LLC (STP, CDP
-    // without SNAP…) is not IP.
-    let llc = &data[len..];
-    if llc.len() < LLC_SNAP_LEN {
-        return Err(DecodeError::new(Layer::Ethernet, ErrorKind::Truncated, len));
+    // 802.3 frame: an LLC header follows the length.
+    let (next, llc_len) = llc(&data[len..], Layer::Ethernet).map_err(|e| e.at(len))?;
+    Ok((next, len + llc_len))
+}
+
+/// An 802.2 LLC header (after an 802.3 length, or as an 802.11 frame body):
+/// only LLC/SNAP carries an EtherType; plain LLC (STP, CDP without SNAP…) is
+/// not IP. `layer` is the layer that carries it, for errors.
+pub fn llc(data: &[u8], layer: Layer) -> Result<(Next, usize), DecodeError> {
+    if data.len() < LLC_SNAP_LEN {
+        return Err(DecodeError::new(layer, ErrorKind::Truncated, 0));
     }
-    if llc[..3] != LLC_SNAP {
-        return Ok((Next::NotIp, len));
+    if data[..3] != LLC_SNAP {
+        return Ok((Next::NotIp, 0));
     }
-    let snap_type = EtherType(u16::from_be_bytes([llc[6], llc[7]]));
-    Ok((Next::EtherType(snap_type), len + LLC_SNAP_LEN))
+    let snap_type = EtherType(u16::from_be_bytes([data[6], data[7]]));
+    Ok((Next::EtherType(snap_type), LLC_SNAP_LEN))
 }
 
 /// One VLAN tag: 4 bytes, the last two the inner EtherType.
@@ -45,13 +51,13 @@ pub fn vlan(data: &[u8]) -> Result<(Next, usize), DecodeError> {
 }
 
 /// The layer an EtherType announces (VLAN tags are handled by the caller,
-/// which counts them).
+/// which counts them; the data-centre tags of [`tags`] too).
 pub fn next_for(ether_type: EtherType) -> Next {
     match ether_type {
         EtherType::IPV4 => Next::Ipv4,
         EtherType::IPV6 => Next::Ipv6,
         MPLS_UNICAST | MPLS_MULTICAST => Next::Mpls,
         PPPOE_SESSION => Next::Pppoe,
-        _ => Next::NotIp,
+        other => tags::announced(other),
     }
 }

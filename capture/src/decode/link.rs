@@ -2,11 +2,13 @@
 //!
 //! etherparse reads Ethernet and Linux SLL v1, but not SLL2, BSD NULL/LOOP or
 //! PPP, so the fixed-size headers here are read by hand: each is a bounds check
-//! and one or two big-endian fields.
+//! and one or two big-endian fields. The link types whose headers have lengths
+//! or trailers of their own (802.11 and its radio headers, NFLOG) are in
+//! [`super::radio`], [`super::wifi`] and [`super::nflog`].
 
 use etherparse::EtherType;
 
-use super::{DecodeError, ErrorKind, Layer, Next};
+use super::{nflog, radio, wifi, DecodeError, ErrorKind, Layer, Next};
 use crate::LinkType;
 
 /// Linux cooked v1: packet type, ARPHRD, address length, 8-byte address, protocol.
@@ -23,21 +25,35 @@ const NULL_LEN: usize = 4;
 const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
-/// Reads the link-layer header: returns what follows and where.
+/// Cisco HDLC: address, control, then an EtherType (protocol) field.
+const C_HDLC_LEN: usize = 4;
+const C_HDLC_PROTOCOL: usize = 2;
+
+/// Reads the link-layer header of a frame of `wire_len` bytes on the wire:
+/// returns what follows, where, and where the packet ends on the wire (before
+/// any trailer the link adds: an FCS, attributes after an NFLOG payload).
 #[inline]
-pub fn decode(link: LinkType, data: &[u8]) -> Result<(Next, usize), DecodeError> {
+pub fn decode(
+    link: LinkType,
+    data: &[u8],
+    wire_len: usize,
+) -> Result<(Next, usize, usize), DecodeError> {
     // Ethernet, what nearly every capture and mirror is, answered inline;
     // the rest out of line keeps the per-packet path small.
     if link == LinkType::ETHERNET {
-        return Ok((Next::Ethernet, 0));
+        return Ok((Next::Ethernet, 0, wire_len));
     }
-    other(link, data)
+    other(link, data, wire_len)
 }
 
 /// [`decode`] for every link type but Ethernet.
 #[inline(never)]
-fn other(link: LinkType, data: &[u8]) -> Result<(Next, usize), DecodeError> {
-    match link {
+fn other(
+    link: LinkType,
+    data: &[u8],
+    wire_len: usize,
+) -> Result<(Next, usize, usize), DecodeError> {
+    let (next, offset) = match link {
         LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 => Ok((Next::IpByVersion, 0)),
         LinkType::IPV4 => Ok((Next::Ipv4, 0)),
         LinkType::IPV6 => Ok((Next::Ipv6, 0)),
@@ -69,8 +85,61 @@ fn other(link: LinkType, data: &[u8]) -> Result<(Next, usize), DecodeError> {
             Ok((next, NULL_LEN))
         }
         LinkType::PPP | LinkType::PPP_HDLC => Ok((Next::Ppp, 0)),
-        _ => Err(DecodeError::new(Layer::Link, ErrorKind::UnsupportedLink, 0)),
+        // Cisco HDLC's protocol field holds EtherType values (0x0800,
+        // 0x86DD, 0x8847…), so the EtherType dispatch reads it.
+        LinkType::C_HDLC => Ok((
+            Next::EtherType(ether_type_at(data, C_HDLC_PROTOCOL, C_HDLC_LEN)?),
+            C_HDLC_LEN,
+        )),
+        _ => return with_trailer(link, data, wire_len),
+    }?;
+    Ok((next, offset, wire_len))
+}
+
+/// The link types whose packet may end before the frame does.
+fn with_trailer(
+    link: LinkType,
+    data: &[u8],
+    wire_len: usize,
+) -> Result<(Next, usize, usize), DecodeError> {
+    let malformed = DecodeError::new(Layer::Link, ErrorKind::Malformed, 0);
+    let (next, offset, end) = match link {
+        LinkType::IEEE802_11 => {
+            // Whether a bare 802.11 capture keeps the FCS is not recorded in
+            // the file; Wireshark assumes not by default, and so do we.
+            let (next, len) = wifi::data_frame(data, false)?;
+            (next, len, wire_len)
+        }
+        LinkType::RADIOTAP => {
+            let header = radio::radiotap(data)?;
+            let (next, len) = wifi::data_frame(&data[header.len..], header.data_pad)
+                .map_err(|e| e.at(header.len))?;
+            let end = wire_len.checked_sub(header.fcs_len).ok_or(malformed)?;
+            (next, header.len + len, end)
+        }
+        LinkType::PPI => {
+            let (len, is_wifi) = radio::ppi(data)?;
+            if !is_wifi {
+                return Ok((Next::NotIp, len, wire_len));
+            }
+            let (next, wifi_len) = wifi::data_frame(&data[len..], false).map_err(|e| e.at(len))?;
+            (next, len + wifi_len, wire_len)
+        }
+        LinkType::NFLOG => {
+            // The attributes after the payload are no part of the packet.
+            let payload = nflog::payload(data)?;
+            if payload.end > wire_len {
+                return Err(malformed);
+            }
+            (payload.next, payload.start, payload.end)
+        }
+        _ => return Err(DecodeError::new(Layer::Link, ErrorKind::UnsupportedLink, 0)),
+    };
+    // A trailer reaching back into the headers is a length that lies.
+    if end < offset {
+        return Err(malformed);
     }
+    Ok((next, offset, end))
 }
 
 fn ether_type_at(data: &[u8], at: usize, header_len: usize) -> Result<EtherType, DecodeError> {

@@ -7,7 +7,9 @@
 //! naming the layer, the reason and the offset; the caller counts it.
 //!
 //! Layers are handled by small modules, one per protocol family: [`link`]
-//! (pcap link types), [`ether`] (Ethernet, VLAN tags, LLC/SNAP), [`mpls`],
+//! (pcap link types, with [`radio`], [`wifi`] and [`nflog`] for 802.11 and
+//! netfilter logs), [`ether`] (Ethernet, VLAN tags, LLC/SNAP), [`tags`] (the
+//! data-centre tags and wrappers on mirrored frames), [`mpls`],
 //! [`ppp`] (PPP and PPPoE), [`ip`] (IPv4, IPv6 and its extension headers) and
 //! [`transport`] (ports, ICMP type/code, TCP flags). This module only chains
 //! them: [`decode`] walks a [`Next`] state until it reaches IP.
@@ -16,9 +18,13 @@ pub mod ether;
 pub mod ip;
 pub mod link;
 pub mod mpls;
+pub mod nflog;
 pub mod ppp;
+pub mod radio;
+pub mod tags;
 pub mod transport;
 pub mod tunnel;
+pub mod wifi;
 
 use etherparse::EtherType;
 
@@ -41,6 +47,9 @@ pub enum Layer {
     Ethernet,
     /// 802.1Q / 802.1ad tags.
     Vlan,
+    /// Data-centre tags and wrappers: PBB, VN-Tag, E-tag, Arista, NSH,
+    /// MACsec, FabricPath.
+    Tag,
     /// MPLS label stack.
     Mpls,
     /// PPP or PPPoE.
@@ -59,10 +68,11 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer, in decoding order (for statistics tables).
-    pub const ALL: [Layer; 10] = [
+    pub const ALL: [Layer; 11] = [
         Layer::Link,
         Layer::Ethernet,
         Layer::Vlan,
+        Layer::Tag,
         Layer::Mpls,
         Layer::Ppp,
         Layer::Ipv4,
@@ -78,6 +88,7 @@ impl Layer {
             Layer::Link => "link",
             Layer::Ethernet => "ethernet",
             Layer::Vlan => "vlan",
+            Layer::Tag => "tag",
             Layer::Mpls => "mpls",
             Layer::Ppp => "ppp",
             Layer::Ipv4 => "ipv4",
@@ -180,6 +191,8 @@ pub enum Next {
     Ethernet,
     /// The payload is identified by an EtherType (after SLL, VLAN, SNAP…).
     EtherType(EtherType),
+    /// A data-centre tag or wrapper announced by this EtherType ([`tags`]).
+    Tag(EtherType),
     /// An MPLS label stack follows.
     Mpls,
     /// A PPP protocol field follows (possibly after FF 03).
@@ -317,7 +330,10 @@ pub fn decode_with<'a>(
     // Bytes the frame had on the wire: what a zero IP length stands for is
     // taken from it (docs/record.md, "Counting"). Never less than captured.
     let wire_len = (packet.orig_len as usize).max(data.len());
-    let (mut next, mut offset) = link::decode(packet.link, data)?;
+    let (mut next, mut offset, wire_len) = link::decode(packet.link, data, wire_len)?;
+    // A link trailer (an 802.11 FCS, attributes after an NFLOG payload) is
+    // no part of the packet: the frame ends before it.
+    let data = &data[..data.len().min(wire_len)];
     let mut frame = data;
     let mut tags = TagCount::default();
     let mut mirror = None;
@@ -368,13 +384,15 @@ pub const MAX_ENCAPS: usize = 8;
 #[derive(Debug, Default)]
 struct TagCount {
     vlan: usize,
+    /// Data-centre tags and wrappers ([`tags`]), limited as VLAN tags are.
+    wrappers: usize,
 }
 
 /// Walks link-level layers from `offset` in `frame` to the IP packet.
 /// `wire_len` is the length `frame` had on the wire (at least its captured length).
 fn to_ip<'a>(
-    frame: &'a [u8],
-    wire_len: usize,
+    mut frame: &'a [u8],
+    mut wire_len: usize,
     mut next: Next,
     mut offset: usize,
     tags: &mut TagCount,
@@ -395,6 +413,23 @@ fn to_ip<'a>(
                 }
                 other => Ok((ether::next_for(other), 0)),
             },
+            Next::Tag(ether_type) => {
+                tags.wrappers += 1;
+                if tags.wrappers > MAX_TAGS {
+                    return Err(DecodeError::new(Layer::Tag, ErrorKind::TooDeep, offset));
+                }
+                let (step, len, trailer) = tags::tag(ether_type, rest).map_err(|e| e.at(offset))?;
+                if trailer > 0 {
+                    // MACsec's ICV ends the frame and is no part of the
+                    // packet; a frame too short to hold it is malformed.
+                    wire_len = wire_len
+                        .checked_sub(trailer)
+                        .filter(|&end| end >= offset + len)
+                        .ok_or(DecodeError::new(Layer::Tag, ErrorKind::Malformed, offset))?;
+                    frame = &frame[..frame.len().min(wire_len)];
+                }
+                Ok((step, len))
+            }
             Next::Mpls => mpls::label_stack(rest),
             Next::Ppp => ppp::protocol(rest),
             Next::Pppoe => ppp::pppoe_session(rest),

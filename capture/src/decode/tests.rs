@@ -21,7 +21,9 @@ use crate::{LinkType, RawPacket, Timestamp};
 // Issue 15's classes, one topic a file, with the helpers below.
 mod ah_mobility;
 mod lengths;
+mod link_types;
 mod not_peeled;
+mod tags;
 mod truncated;
 
 // ---------------------------------------------------------------------------
@@ -34,10 +36,15 @@ const RAW_12: u16 = 12;
 const RAW_14: u16 = 14;
 const PPP_HDLC: u16 = 50;
 const RAW: u16 = 101;
+const C_HDLC: u16 = 104;
+const IEEE802_11: u16 = 105;
 const LOOP: u16 = 108;
 const LINUX_SLL: u16 = 113;
+const RADIOTAP: u16 = 127;
+const PPI: u16 = 192;
 const IPV4: u16 = 228;
 const IPV6: u16 = 229;
+const NFLOG: u16 = 239;
 const LINUX_SLL2: u16 = 276;
 
 // ---------------------------------------------------------------------------
@@ -873,7 +880,7 @@ fn link_228_ipv4_and_229_ipv6() {
 #[test]
 fn unsupported_link_type_147() {
     let frame = cat(&[&eth(0x0800), &v4_udp(4)]);
-    for link in [147, 2, 104, 65535] {
+    for link in [147, 2, 106, 65535] {
         assert_eq!(
             err(link, &frame),
             error(Layer::Link, ErrorKind::UnsupportedLink, 0),
@@ -1624,10 +1631,11 @@ fn unknown_protocol_has_no_transport() {
 // Property tests
 
 /// Every link type mirrorflow decodes, and a few it does not.
-const SUPPORTED_LINKS: [u16; 12] = [
-    NULL, ETHERNET, PPP, RAW_12, RAW_14, PPP_HDLC, RAW, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2,
+const SUPPORTED_LINKS: [u16; 17] = [
+    NULL, ETHERNET, PPP, RAW_12, RAW_14, PPP_HDLC, RAW, C_HDLC, IEEE802_11, LOOP, LINUX_SLL,
+    RADIOTAP, PPI, IPV4, IPV6, NFLOG, LINUX_SLL2,
 ];
-const UNSUPPORTED_LINKS: [u16; 4] = [2, 104, 147, 65535];
+const UNSUPPORTED_LINKS: [u16; 4] = [2, 106, 147, 65535];
 
 /// The invariants of any decoded packet (docs/record.md, "Counting"): the declared
 /// length covers the IP header and the transport header.
