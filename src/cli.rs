@@ -194,6 +194,14 @@ pub struct RunArgs {
     #[arg(long = "ipfix-mtu", value_name = "BYTES",
           value_parser = clap::value_parser!(u16).range(export::ipfix::MIN_MTU as i64..))]
     pub ipfix_mtu: Option<u16>,
+    /// A network of ours (CIDR or address; repeatable): fills `reporter` with
+    /// the end that is in one (docs/annotate.md).
+    #[arg(long = "local-net", value_name = "CIDR", value_parser = export::annotate::parse_net)]
+    pub local_nets: Vec<export::annotate::IpNet>,
+    /// A flow between two local ends gives two records, SRC and DEST, as GCP
+    /// logs VM-to-VM traffic at both VMs (sums over records count it twice).
+    #[arg(long = "report-both-ends")]
+    pub report_both_ends: bool,
 }
 
 /// `--compression` values (docs/cli.md).

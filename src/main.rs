@@ -125,6 +125,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        annotator: annotator(run)?,
     };
     let threads = run.threads();
     let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
@@ -177,6 +178,7 @@ fn live(args: &LiveArgs) -> Result<ExitCode> {
         packet_rate: config.packet_rate(),
         interval_secs: config.interval_secs,
         inputs: vec![format!("live:{}", args.interface)],
+        annotator: annotator(run)?,
     };
     let threads = run.threads();
     let counters = Arc::new(Counters::new(pipeline::shards_for(threads)));
@@ -299,6 +301,18 @@ fn report(run: &RunArgs, mut outcome: pipeline::Outcome, counters: &Counters) ->
 /// The output of `-f`/`-o`, opened now so that an unwritable one fails
 /// before any packet is read. An IPFIX export's counters go to `counters`,
 /// for the statistics and the metrics.
+/// The annotator of `--local-net` and `--report-both-ends`
+/// (docs/annotate.md), built before any packet is read.
+fn annotator(run: &RunArgs) -> Result<Arc<export::Annotator>> {
+    if run.report_both_ends && run.local_nets.is_empty() {
+        anyhow::bail!("--report-both-ends needs --local-net: which ends are ours?");
+    }
+    Ok(Arc::new(export::Annotator::new(&export::AnnotateConfig {
+        local_nets: run.local_nets.clone(),
+        report_both_ends: run.report_both_ends,
+    })))
+}
+
 fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Result<export::Sink> {
     let parquet_only = [
         ("--compression", run.compression.is_some()),
@@ -308,6 +322,11 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
     let ipfix_only = [
         ("--template-refresh", run.template_refresh.is_some()),
         ("--ipfix-mtu", run.ipfix_mtu.is_some()),
+    ];
+    // IPFIX has no information elements for them here (docs/annotate.md).
+    let annotating = [
+        ("--local-net", !run.local_nets.is_empty()),
+        ("--report-both-ends", run.report_both_ends),
     ];
     let misplaced = |flags: &[(&'static str, bool)], format: &str| -> Result<()> {
         match flags.iter().find(|(_, given)| *given) {
@@ -339,6 +358,7 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
         }
         Format::Ipfix => {
             misplaced(&parquet_only, "parquet")?;
+            misplaced(&annotating, "json or -f parquet")?;
             let out = run.out.to_str().context("-o is not UTF-8")?;
             if out == "-" {
                 anyhow::bail!(

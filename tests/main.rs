@@ -2,6 +2,7 @@
 //! with expectations computed independently (tshark or by hand).
 
 mod analyze;
+mod annotate;
 mod common;
 mod compressed;
 mod counting;

@@ -146,7 +146,7 @@ pub fn report(request: &Request) -> Result<String, Error> {
             need: request.metric.need(),
         },
     ];
-    // Only records that carry `reporter` (docs/record.md, "Not yet") have the split.
+    // Files older than `reporter` have no such column: no split then.
     if let Ok(reporter) = key("reporter") {
         groupings.push(Grouping {
             keys: vec![reporter],
@@ -154,7 +154,11 @@ pub fn report(request: &Request) -> Result<String, Error> {
         });
     }
     let (mut results, _) = p.query.run(&p.inputs, &groupings)?;
-    let reporter = (results.len() > 8).then(|| results.pop().unwrap_or_default());
+    // Only runs given --local-net write a `reporter` (docs/annotate.md): a
+    // split of records that all lack one says nothing, and the page says so.
+    let reporter = (results.len() > 8)
+        .then(|| results.pop().unwrap_or_default())
+        .filter(|rows| rows.iter().any(|(key, _)| key[0] != Value::Null));
     let mut results = results.into_iter();
     let mut next = || results.next().unwrap_or_default();
     let (totals, rates, series, pairs, ports, src_nets, dest_nets, top) = (

@@ -22,6 +22,7 @@
 //! ```
 
 mod address;
+pub mod annotate;
 mod decimal;
 mod error;
 mod file;
@@ -34,6 +35,7 @@ mod sink;
 mod testing;
 mod time;
 
+pub use annotate::{AnnotateConfig, Annotator};
 pub use error::Error;
 pub use file::{AtomicFile, Output};
 pub use ipfix::{Destination, IpfixCounters, IpfixOptions, IpfixWriter};
@@ -44,9 +46,11 @@ pub use parquet::{
 pub use sink::Sink;
 pub use time::Rfc3339;
 
+use std::sync::Arc;
+
 /// Facts of the run: what every record carries (docs/record.md, "Sampling")
 /// and what file metadata names (docs/parquet.md, "What a file is").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RunInfo {
     /// `sampling.flow_rate`: R of `--flow-sample R`.
     pub flow_rate: f64,
@@ -56,6 +60,9 @@ pub struct RunInfo {
     pub interval_secs: u32,
     /// The inputs of the run, as given.
     pub inputs: Vec<String>,
+    /// What the writers add to each record about its ends
+    /// (docs/annotate.md); shared, as the files it was read from are large.
+    pub annotator: Arc<Annotator>,
 }
 
 impl Default for RunInfo {
@@ -65,6 +72,7 @@ impl Default for RunInfo {
             packet_rate: 1.0,
             interval_secs: 5,
             inputs: Vec::new(),
+            annotator: Arc::default(),
         }
     }
 }

@@ -13,13 +13,14 @@
 //! built independently with serde_json, std's address `Display` and the
 //! `time` crate.
 
-use std::{io::Write, net::IpAddr};
+use std::{io::Write, net::IpAddr, sync::Arc};
 
 use capture::Timestamp;
 use flowagg::{FlowKey, FlowRecord, ObservationPoint};
 
 use crate::{
     address,
+    annotate::{Annotator, Reporter},
     decimal::number,
     schema,
     time::{render, TimeText, TEXT_LEN},
@@ -75,6 +76,8 @@ const fn join<const N: usize>(parts: &[&str]) -> [u8; N] {
 pub struct NdjsonWriter<W: Write> {
     out: W,
     lines: Lines,
+    /// The run's annotator, when it annotates anything.
+    annotator: Option<Arc<Annotator>>,
 }
 
 impl<W: Write> NdjsonWriter<W> {
@@ -83,6 +86,7 @@ impl<W: Write> NdjsonWriter<W> {
         NdjsonWriter {
             out,
             lines: Lines::new(&run),
+            annotator: run.annotator.is_active().then_some(run.annotator),
         }
     }
 
@@ -90,7 +94,15 @@ impl<W: Write> NdjsonWriter<W> {
     /// before this returns, so a reader of a live output sees whole lines.
     pub fn write(&mut self, records: &[FlowRecord]) -> std::io::Result<()> {
         for record in records {
-            self.lines.encode(record);
+            match &self.annotator {
+                Some(annotator) => {
+                    let note = annotator.annotate(&record.key);
+                    for &reporter in note.reporters {
+                        self.lines.encode(record, reporter);
+                    }
+                }
+                None => self.lines.encode(record, None),
+            }
             if self.lines.buf.len() >= FLUSH_AT {
                 self.out.write_all(&self.lines.buf)?;
                 self.lines.buf.clear();
@@ -152,7 +164,8 @@ impl Lines {
         }
     }
 
-    fn encode(&mut self, r: &FlowRecord) {
+    /// Encodes `r` as one line, with this line's `reporter` if any.
+    fn encode(&mut self, r: &FlowRecord, reporter: Option<Reporter>) {
         let b = &mut self.buf;
         connection(b, &r.key);
         b.extend_from_slice(text!(",\"", START_TIME, "\":\""));
@@ -179,6 +192,11 @@ impl Lines {
         mirror(b, &r.observation);
         if r.partial {
             b.extend_from_slice(text!(",\"", PARTIAL, "\":true"));
+        }
+        if let Some(reporter) = reporter {
+            b.extend_from_slice(text!(",\"", REPORTER, "\":\""));
+            b.extend_from_slice(reporter.name().as_bytes());
+            b.push(b'"');
         }
         b.extend_from_slice(&self.tail);
     }
@@ -352,6 +370,63 @@ mod tests {
             "sampling": {"flow_rate": 1.0, "packet_rate": 1.0}
         });
         assert_eq!(got, want);
+    }
+
+    /// A run annotating with these local networks (docs/annotate.md).
+    fn annotating(local_nets: &[&str], report_both_ends: bool) -> RunInfo {
+        let config = crate::AnnotateConfig {
+            local_nets: local_nets.iter().map(|n| n.parse().unwrap()).collect(),
+            report_both_ends,
+        };
+        RunInfo {
+            annotator: Arc::new(Annotator::new(&config)),
+            ..RunInfo::default()
+        }
+    }
+
+    #[test]
+    fn reporter_is_the_local_end_and_both_ends_give_two_lines() {
+        let mut packet = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(5353, 53)
+            .write(&mut packet, &[])
+            .unwrap();
+        let r = record(&packet, capture::LinkType::RAW, ObservationPoint::default());
+        let reporters = |run: RunInfo| -> Vec<Option<String>> {
+            let mut w = NdjsonWriter::new(Vec::new(), run);
+            w.write(std::slice::from_ref(&r)).unwrap();
+            let text = String::from_utf8(w.into_inner()).unwrap();
+            let lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let first = lines[0].clone();
+            lines
+                .into_iter()
+                .map(|mut v| {
+                    let reporter = v.as_object_mut().unwrap().remove("reporter");
+                    let mut first = first.clone();
+                    first.as_object_mut().unwrap().remove("reporter");
+                    // Apart from `reporter`, the lines are the same record.
+                    assert_eq!(v, first);
+                    reporter.map(|v| v.as_str().unwrap().to_owned())
+                })
+                .collect()
+        };
+        let src = Some("SRC".to_owned());
+        let dest = Some("DEST".to_owned());
+        assert_eq!(
+            reporters(annotating(&["10.0.0.1/32"], false)),
+            [src.clone()]
+        );
+        assert_eq!(
+            reporters(annotating(&["10.0.0.2/32"], true)),
+            [dest.clone()]
+        );
+        assert_eq!(reporters(annotating(&["10.0.0.0/8"], false)), [src.clone()]);
+        assert_eq!(reporters(annotating(&["10.0.0.0/8"], true)), [src, dest]);
+        assert_eq!(reporters(annotating(&["192.168.0.0/16"], true)), [None]);
+        assert_eq!(reporters(RunInfo::default()), [None]);
     }
 
     /// What a random record says. The test builds the record from it (the

@@ -5,9 +5,10 @@
 //! [`crate::ParquetWriter`]), and the field table of docs/record.md is
 //! checked against it by a test, so no field name is spelled twice.
 //!
-//! Not yet here, because nothing produces them: `rtt_msec`, `reporter` and the
-//! annotation structs (`src_instance`, …). They are added to this table when
-//! the work that fills them lands; readers of older files see them as absent.
+//! Fields added after the first files were written (`reporter`, …) come
+//! last, so the columns of older files keep their positions; readers of
+//! older files see the new fields as absent. Not yet here, because nothing
+//! produces them: `rtt_msec` and the annotation structs (`src_instance`, …).
 
 use std::sync::Arc;
 
@@ -220,6 +221,13 @@ pub const PARTIAL: Field = Field::new(
     "written early because `--max-flows` was reached; more records of the flow and interval may follow",
 );
 
+/// `reporter`.
+pub const REPORTER: Field = Field::nullable(
+    "reporter",
+    Kind::Utf8,
+    "SRC or DEST: which end is local (`--local-net`); absent when neither",
+);
+
 /// The fields of a record, in order.
 pub const RECORD: &[Field] = &[
     CONNECTION,
@@ -236,6 +244,7 @@ pub const RECORD: &[Field] = &[
     MIRROR,
     SAMPLING,
     PARTIAL,
+    REPORTER,
 ];
 
 fn arrow_fields(fields: &[Field]) -> Fields {
@@ -312,9 +321,10 @@ mod tests {
             ("sampling.packet_rate", DataType::Float64, false),
             // Not a GCP field: issue 8's flag for --max-flows.
             ("partial", DataType::Boolean, false),
+            ("reporter", DataType::Utf8, true),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");
         }
-        assert_eq!(schema.fields().len(), 14);
+        assert_eq!(schema.fields().len(), 15);
     }
 }

@@ -124,6 +124,7 @@ check(
         "mirror": "STRUCT(encap VARCHAR, vni BIGINT, session_id BIGINT, interface INTEGER)",
         "sampling": "STRUCT(flow_rate DOUBLE, packet_rate DOUBLE)",
         "partial": "BOOLEAN",
+        "reporter": "VARCHAR",
         "date": "DATE",
         # DuckDB keeps a zero-padded partition value as text (hour=07);
         # hive_types={'hour': 'INTEGER'} reads it as a number.
@@ -172,6 +173,7 @@ want_schema = {
         pa.field("packet_rate", pa.float64(), nullable=False),
     ]),
     "partial": pa.bool_(),
+    "reporter": pa.string(),
 }
 got_schema = {f.name: f.type for f in dataset.schema if f.name not in ("date", "hour")}
 check("pyarrow types", got_schema, want_schema)
@@ -250,6 +252,7 @@ try:
                         ("session_id", T.LongType(), True), ("interface", T.IntegerType(), False)),
             "sampling": S(("flow_rate", T.DoubleType(), False), ("packet_rate", T.DoubleType(), False)),
             "partial": T.BooleanType(),
+            "reporter": T.StringType(),
             "date": T.DateType(),
             "hour": T.IntegerType(),
         },

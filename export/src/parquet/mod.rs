@@ -634,6 +634,7 @@ mod tests {
             packet_rate: 0.25,
             interval_secs: 60,
             inputs: vec!["a.pcap".into()],
+            ..RunInfo::default()
         };
         let mut writer = ParquetWriter::create(&dir, ParquetOptions::default(), run).unwrap();
         writer.write(&[record(H07)]).unwrap();

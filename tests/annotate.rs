@@ -1,0 +1,161 @@
+//! Annotations through the binary (issue 17, docs/annotate.md): `reporter`
+//! from `--local-net` and `--report-both-ends`, in NDJSON and in Parquet
+//! read back by `top` and `report`.
+//!
+//! The capture is tcpdump-sll-nano-tcp-handshake.pcap, whose three records
+//! are in its .expected.csv (tshark): 131.155.215.69:46656 → 137.116.81.94:80
+//! in the intervals of 1418145365 (1 packet, 60 bytes) and 1418145370
+//! (1 packet, 52 bytes), and 137.116.81.94:80 → 131.155.215.69:46656 in
+//! 1418145370 (1 packet, 60 bytes). The expectations below follow from
+//! those by hand.
+
+use serde_json::Value;
+
+use crate::common::{fixture, mirrorflow, replay, scratch};
+
+const CAPTURE: &str = "tcpdump-sll-nano-tcp-handshake.pcap";
+const CLIENT: &str = "131.155.215.69";
+
+/// (src_ip, interval_start, reporter, bytes_sent) of each record, sorted.
+fn summary(records: &[Value]) -> Vec<(String, String, Option<String>, u64)> {
+    let mut rows: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r["connection"]["src_ip"].as_str().unwrap().to_owned(),
+                r["interval_start"].as_str().unwrap().to_owned(),
+                r.get("reporter").map(|v| v.as_str().unwrap().to_owned()),
+                r["bytes_sent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn row(
+    src: &str,
+    interval: &str,
+    reporter: Option<&str>,
+    bytes: u64,
+) -> (String, String, Option<String>, u64) {
+    (src.into(), interval.into(), reporter.map(Into::into), bytes)
+}
+
+const I65: &str = "2014-12-09T17:16:05.000000000Z";
+const I70: &str = "2014-12-09T17:16:10.000000000Z";
+const SERVER: &str = "137.116.81.94";
+
+#[test]
+fn reporter_is_the_local_end_of_each_record() {
+    let capture = fixture(CAPTURE);
+    let capture = capture.to_str().unwrap();
+    // The client's network local: its records are SRC, the server's reply DEST.
+    let records = replay(&[capture, "--local-net", "131.155.0.0/16"]);
+    assert_eq!(
+        summary(&records),
+        [
+            row(CLIENT, I65, Some("SRC"), 60),
+            row(CLIENT, I70, Some("SRC"), 52),
+            row(SERVER, I70, Some("DEST"), 60),
+        ]
+    );
+    // Neither end local: no reporter at all.
+    let records = replay(&[capture, "--local-net", "10.0.0.0/8"]);
+    assert!(
+        records.iter().all(|r| r.get("reporter").is_none()),
+        "{records:?}"
+    );
+    assert_eq!(records.len(), 3);
+}
+
+#[test]
+fn both_local_ends_give_two_records_only_with_report_both_ends() {
+    let capture = fixture(CAPTURE);
+    let capture = capture.to_str().unwrap();
+    let both = ["--local-net", CLIENT, "--local-net", "137.116.81.0/24"];
+    let mut args = vec![capture];
+    args.extend(both);
+    // Both ends local, one record each: the source reports.
+    assert_eq!(
+        summary(&replay(&args)),
+        [
+            row(CLIENT, I65, Some("SRC"), 60),
+            row(CLIENT, I70, Some("SRC"), 52),
+            row(SERVER, I70, Some("SRC"), 60),
+        ]
+    );
+    args.push("--report-both-ends");
+    assert_eq!(
+        summary(&replay(&args)),
+        [
+            row(CLIENT, I65, Some("DEST"), 60),
+            row(CLIENT, I65, Some("SRC"), 60),
+            row(CLIENT, I70, Some("DEST"), 52),
+            row(CLIENT, I70, Some("SRC"), 52),
+            row(SERVER, I70, Some("DEST"), 60),
+            row(SERVER, I70, Some("SRC"), 60),
+        ]
+    );
+}
+
+#[test]
+fn report_both_ends_without_local_networks_is_refused() {
+    let capture = fixture(CAPTURE);
+    let out = mirrorflow(&[
+        "replay",
+        "-q",
+        capture.to_str().unwrap(),
+        "--report-both-ends",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--local-net"));
+}
+
+#[test]
+fn top_and_report_split_parquet_records_by_reporter() {
+    let dir = scratch("annotate-top");
+    let flows = dir.join("flows");
+    let capture = fixture(CAPTURE);
+    let out = mirrorflow(&[
+        "replay",
+        "-q",
+        "-f",
+        "parquet",
+        "-o",
+        flows.to_str().unwrap(),
+        capture.to_str().unwrap(),
+        "--local-net",
+        "131.155.0.0/16",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flows = flows.to_str().unwrap();
+    let out = mirrorflow(&["top", flows, "--by", "reporter", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SRC: the client's 60 + 52 bytes; DEST: the server's 60.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "reporter,bytes\nSRC,112\nDEST,60\n"
+    );
+    let page = dir.join("report.html");
+    let out = mirrorflow(&["report", flows, "-o", page.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data = &html[html
+        .find("\"reporter\":")
+        .expect("the report's reporter data")..];
+    let data = &data[..data.find(']').unwrap()];
+    assert!(data.contains("SRC") && data.contains("DEST"), "{data}");
+}
