@@ -1,5 +1,5 @@
-//! Criterion benchmarks of the per-packet path: decoding, the flow table, the
-//! NDJSON and IPFIX encoders, and read → decode → observe → aggregate over a generated
+//! Criterion benchmarks of the per-packet path (decoding alone is in
+//! capture/benches/decode.rs): the flow table, the NDJSON and IPFIX encoders, and read → decode → observe → aggregate over a generated
 //! trace larger than the cache. Figures come out as packets/s (elements) or
 //! records/s.
 
@@ -18,61 +18,9 @@ use flowagg::{
     AggConfig, Aggregator, FlowRecord, LocalShards, Observation, ObservationPoints, Observer, Shard,
 };
 
-fn ethernet_tcp4() -> Vec<u8> {
-    let b = PacketBuilder::ethernet2([2; 6], [3; 6])
-        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .tcp(40000, 443, 1, 65535);
-    let mut out = Vec::new();
-    b.write(&mut out, &[0; 64]).unwrap();
-    out
-}
-
-fn vlan_udp6() -> Vec<u8> {
-    let b = PacketBuilder::ethernet2([2; 6], [3; 6])
-        .single_vlan(100.try_into().unwrap())
-        .ipv6([1; 16], [2; 16], 64)
-        .udp(5353, 53);
-    let mut out = Vec::new();
-    b.write(&mut out, &[0; 64]).unwrap();
-    out
-}
-
-fn mpls_ipv4() -> Vec<u8> {
-    let inner = {
-        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1000, 2000);
-        let mut out = Vec::new();
-        b.write(&mut out, &[0; 64]).unwrap();
-        out
-    };
-    let mut f = vec![2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 0x88, 0x47];
-    f.extend_from_slice(&[0x00, 0x01, 0x01, 0x40]); // label 16, bottom of stack, TTL 64
-    f.extend_from_slice(&inner);
-    f
-}
-
 thread_local! {
     /// One observation-point table for the observer and the shards of a bench.
     static POINTS: ObservationPoints = ObservationPoints::default();
-}
-
-fn bench_decode(c: &mut Criterion) {
-    let mut group = c.benchmark_group("decode");
-    group.throughput(Throughput::Elements(1));
-    for (name, data) in [
-        ("ethernet_tcp4", ethernet_tcp4()),
-        ("vlan_udp6", vlan_udp6()),
-        ("mpls_ipv4", mpls_ipv4()),
-    ] {
-        let packet = RawPacket {
-            ts: Timestamp(0),
-            link: LinkType::ETHERNET,
-            interface: 0,
-            orig_len: data.len() as u32,
-            data: &data,
-        };
-        group.bench_function(name, |b| b.iter(|| decode(black_box(&packet)).is_ok()));
-    }
-    group.finish();
 }
 
 /// Observations of `flows` distinct flows, each seen `per_flow` times, in one interval.
@@ -349,7 +297,6 @@ fn bench_sharing(c: &mut Criterion) {
 
 criterion_group!(
     benches,
-    bench_decode,
     bench_flowagg,
     bench_ndjson,
     bench_replay,

@@ -120,7 +120,7 @@ pub fn ipv4(data: &[u8], wire_len: usize) -> Result<Decoded<'_>, DecodeError> {
 
 /// The AH (one or more) after an IPv4 header of `header_len` bytes: the
 /// protocol after them and the header length with them. Out of line: rare,
-/// and kept off the path every other IPv4 packet takes (benches/hot.rs).
+/// and kept off the path every other IPv4 packet takes (capture/benches/decode.rs).
 #[cold]
 #[inline(never)]
 fn ipv4_auth_headers(data: &[u8], mut header_len: usize) -> Result<(IpNumber, usize), DecodeError> {
@@ -264,7 +264,7 @@ fn jumbo_length(mut options: &[u8]) -> Option<u32> {
 
 /// Reads the transport header inside the declared datagram and builds the result.
 /// Inlined into both callers: out of line, the result it builds went through
-/// memory on every packet (benches/hot.rs, decode).
+/// memory on every packet (capture/benches/decode.rs).
 #[inline(always)]
 fn finish<'a>(
     ip: IpView<'a>,
