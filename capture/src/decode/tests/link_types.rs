@@ -362,6 +362,16 @@ fn nflog_without_payload_or_cut() {
         err(NFLOG, &meta[..3]),
         error(Layer::Link, ErrorKind::Truncated, 0)
     );
+    // Cut by the snaplen between two attributes: truncated, not "no payload"
+    // (found by capture/tests/cut_capture.rs on issue15-nflog-live.pcapng).
+    let cut = RawPacket {
+        orig_len: 40,
+        ..packet(NFLOG, &meta)
+    };
+    assert_eq!(
+        decode(&cut).err(),
+        Some(error(Layer::Link, ErrorKind::Truncated, 12))
+    );
     // Cut inside an attribute header (at 12).
     let frame = nflog(2, &v4_udp(4));
     assert_eq!(
