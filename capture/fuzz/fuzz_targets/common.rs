@@ -21,7 +21,9 @@ use etherparse::{IpNumber, LinkExtSlice, NetSlice, SlicedPacket, TransportSlice}
 
 /// The link types the `decode` target picks from: every supported one, plus
 /// one that is not (147, LINKTYPE_USER0).
-pub const LINK_TYPES: [u16; 13] = [0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276, 147];
+pub const LINK_TYPES: [u16; 18] = [
+    0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 192, 228, 229, 239, 276, 147,
+];
 
 /// An unsupported link type, as the last entry of [`LINK_TYPES`].
 pub const UNSUPPORTED_LINK: u16 = 147;

@@ -127,7 +127,7 @@ fn with_trailer(
         }
         LinkType::NFLOG => {
             // The attributes after the payload are no part of the packet.
-            let payload = nflog::payload(data)?;
+            let payload = nflog::payload(data, wire_len)?;
             if payload.end > wire_len {
                 return Err(malformed);
             }

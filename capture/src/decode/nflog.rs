@@ -39,8 +39,9 @@ pub struct Payload {
     pub end: usize,
 }
 
-/// Finds the payload attribute of an NFLOG record.
-pub fn payload(data: &[u8]) -> Result<Payload, DecodeError> {
+/// Finds the payload attribute of an NFLOG record of `wire_len` bytes (at
+/// least those captured).
+pub fn payload(data: &[u8], wire_len: usize) -> Result<Payload, DecodeError> {
     let header = data
         .get(..HEADER_LEN)
         .ok_or(error(ErrorKind::Truncated, 0))?;
@@ -77,9 +78,10 @@ pub fn payload(data: &[u8]) -> Result<Payload, DecodeError> {
         }
         at += len.next_multiple_of(TLV_ALIGN);
     }
-    // Out of attributes without a payload: the snaplen cut it off, or the
-    // record logged none (a rule copying metadata only).
-    if at != data.len() {
+    // Out of attributes without a payload: the snaplen cut it off (inside an
+    // attribute, or between two), or the record logged none (a rule copying
+    // metadata only).
+    if at != data.len() || data.len() < wire_len {
         Err(error(ErrorKind::Truncated, at.min(data.len())))
     } else {
         Ok(Payload {

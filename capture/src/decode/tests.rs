@@ -1681,6 +1681,11 @@ enum Framing {
     Sll,
     /// Raw IP: 101, 12 or 14 (by version nibble), or 228/229 (by version).
     Raw { link: u16 },
+    /// An 802.11 data frame behind radiotap (issue 15).
+    Radiotap,
+    /// Ethernet with a data-centre tag: a PBB I-tag and the customer's
+    /// Ethernet header, or a VN-Tag (issue 15).
+    Tagged { pbb: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -1699,6 +1704,7 @@ struct Spec {
 #[derive(Debug)]
 struct Generated {
     link: u16,
+    framing: Framing,
     bytes: Vec<u8>,
     /// Where the link layer (with VLAN tags) ends and IP begins.
     ip_start: usize,
@@ -1713,6 +1719,8 @@ fn framing() -> impl Strategy<Value = Framing> {
         Just(Framing::Sll),
         prop::sample::select(vec![RAW, RAW_12, RAW_14, IPV4])
             .prop_map(|link| Framing::Raw { link }),
+        Just(Framing::Radiotap),
+        any::<bool>().prop_map(|pbb| Framing::Tagged { pbb }),
     ]
 }
 
@@ -1798,6 +1806,10 @@ fn generate(s: &Spec) -> Generated {
             };
             (PacketBuilder::ip(ip), link, 0)
         }
+        // Raw IP here; the link header is put in front below.
+        Framing::Radiotap => (PacketBuilder::ip(ip), RADIOTAP, 40),
+        Framing::Tagged { pbb: true } => (PacketBuilder::ip(ip), ETHERNET, 32),
+        Framing::Tagged { pbb: false } => (PacketBuilder::ip(ip), ETHERNET, 20),
     };
     let payload: Vec<u8> = (0..s.payload).map(|i| i as u8).collect();
     let mut bytes = Vec::new();
@@ -1820,6 +1832,23 @@ fn generate(s: &Spec) -> Generated {
             &bytes[14..],
         ]);
     }
+    let ether_type: u16 = if s.v6 { 0x86dd } else { 0x0800 };
+    let wrapper = match s.framing {
+        // radiotap (8), 802.11 data frame to the AP (24), SNAP (8).
+        Framing::Radiotap => cat(&[
+            &link_types::radiotap(false, None),
+            &link_types::wifi(link_types::DATA, link_types::TO_DS, None, false),
+            &link_types::snap(ether_type),
+        ]),
+        // Ethernet (14), I-tag (4), customer Ethernet header (14).
+        Framing::Tagged { pbb: true } => cat(&[&eth(0x88e7), &[0, 0, 1, 0], &eth(ether_type)]),
+        // Ethernet (14), VN-Tag (4), EtherType (2).
+        Framing::Tagged { pbb: false } => {
+            cat(&[&eth(0x8926), &[0x80, 5, 0, 7], &ether_type.to_be_bytes()])
+        }
+        _ => Vec::new(),
+    };
+    bytes = cat(&[&wrapper, &bytes]);
     let ip_header = if s.v6 { 40 } else { 20 };
     let transport_header = if s.tcp { 20 } else { 8 };
     let (src, dst) = if s.v6 {
@@ -1829,6 +1858,7 @@ fn generate(s: &Spec) -> Generated {
     };
     Generated {
         link,
+        framing: s.framing,
         ip_start: link_len,
         ip_header,
         expected: Facts {
@@ -1868,8 +1898,19 @@ fn expected_truncation(g: &Generated, cut: usize) -> Option<(Layer, usize)> {
         (layer, g.ip_start)
     } else if g.link == LINUX_SLL {
         (Layer::Link, 0)
+    } else if g.link == RADIOTAP {
+        // Cut in radiotap (at 0), the 802.11 header (at 8) or SNAP (at 32).
+        let at = [32, 8, 0].into_iter().find(|&at| cut >= at).unwrap_or(0);
+        (Layer::Link, at)
     } else if cut < 14 {
         (Layer::Ethernet, 0)
+    } else if let Framing::Tagged { pbb } = g.framing {
+        // In the tag (at 14), or in PBB's customer Ethernet header (at 18).
+        if pbb && cut >= 18 {
+            (Layer::Ethernet, 18)
+        } else {
+            (Layer::Tag, 14)
+        }
     } else {
         // Inside the tag that starts at 14 + 4k.
         (Layer::Vlan, 14 + (cut - 14) / 4 * 4)
@@ -1921,7 +1962,7 @@ fn every_valid_prefix_with_short_tails_never_panics() {
 }
 
 /// How many prefixes [`valid_prefix`] knows.
-const PREFIXES: usize = 14;
+const PREFIXES: usize = 21;
 
 /// Headers that steer the decoder into one layer, for random bytes to follow.
 fn valid_prefix(which: usize, proto: u8, declared: u16) -> (u16, Vec<u8>) {
@@ -1942,6 +1983,51 @@ fn valid_prefix(which: usize, proto: u8, declared: u16) -> (u16, Vec<u8>) {
         10 => (RAW, ipv4(proto, declared, 0x2000, &[0x94, 0x04, 0, 0])),
         11 => (ETHERNET, cat(&[&eth(0x86dd), &ipv6(declared, proto)])),
         12 => (IPV6, cat(&[&ipv6(declared, X_HOP_BY_HOP), &[proto]])),
+        // Issue 15: link types and tags, with their trailers.
+        14 => (
+            RADIOTAP,
+            cat(&[
+                &link_types::radiotap(true, Some(0x10)), // FCS at the end
+                &link_types::wifi(link_types::DATA, link_types::TO_DS, None, false),
+                &link_types::snap(0x0800),
+                &ipv4(proto, declared, 0, &[]),
+            ]),
+        ),
+        15 => (
+            NFLOG,
+            cat(&[
+                &[2, 0, 0, 7],
+                &link_types::tlv(1, &[8, 0, 3, 0]),
+                &(4 + 20 + declared % 64).to_le_bytes(), // payload attribute length
+                &9u16.to_le_bytes(),
+                &ipv4(proto, declared, 0, &[]),
+            ]),
+        ),
+        16 => (
+            C_HDLC,
+            cat(&[&[0x0f, 0, 0x08, 0x00], &ipv4(proto, declared, 0, &[])]),
+        ),
+        17 => (
+            ETHERNET,
+            cat(&[
+                &eth(0x88e5),
+                &tags::sectag(0x20),
+                &0x0800u16.to_be_bytes(),
+                &ipv4(proto, declared, 0, &[]),
+            ]),
+        ),
+        18 => (
+            ETHERNET,
+            cat(&[&eth(0x894f), &tags::nsh(2, 2, 2), &ipv6(declared, proto)]),
+        ),
+        19 => (
+            PPI,
+            cat(&[
+                &link_types::ppi(105),
+                &link_types::wifi(0x88, 0x83, Some(0), true),
+            ]),
+        ),
+        20 => (ETHERNET, cat(&[&eth(0xd28b), &[0, 1, 0, 0x10]])),
         _ => (ETHERNET, cat(&[&eth(0x8847), &label(16, true)])),
     }
 }

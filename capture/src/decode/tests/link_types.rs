@@ -5,7 +5,7 @@
 use super::*;
 
 /// 802.1H/RFC 1042 LLC/SNAP header carrying `ether_type`.
-fn snap(ether_type: u16) -> Vec<u8> {
+pub(super) fn snap(ether_type: u16) -> Vec<u8> {
     let mut h = vec![0xaa, 0xaa, 0x03, 0, 0, 0]; // DSAP, SSAP, UI, OUI 00-00-00
     h.extend(ether_type.to_be_bytes());
     h
@@ -15,7 +15,7 @@ fn snap(ether_type: u16) -> Vec<u8> {
 /// `fc1`: flags), duration, addresses 1-3, sequence control, the fourth
 /// address when both To DS and From DS are set, and `qos` (2 bytes) and
 /// `htc` (4 bytes) when given.
-fn wifi(fc0: u8, fc1: u8, qos: Option<u8>, htc: bool) -> Vec<u8> {
+pub(super) fn wifi(fc0: u8, fc1: u8, qos: Option<u8>, htc: bool) -> Vec<u8> {
     let mut h = vec![fc0, fc1, 0, 0]; // frame control, duration
     h.extend(MAC_DST); // address 1
     h.extend(MAC_SRC); // address 2
@@ -34,10 +34,10 @@ fn wifi(fc0: u8, fc1: u8, qos: Option<u8>, htc: bool) -> Vec<u8> {
 }
 
 /// Data frame (type 2, subtype 0), To DS: 24-byte header.
-const DATA: u8 = 0x08;
+pub(super) const DATA: u8 = 0x08;
 /// QoS data (type 2, subtype 8).
 const QOS_DATA: u8 = 0x88;
-const TO_DS: u8 = 0x01;
+pub(super) const TO_DS: u8 = 0x01;
 
 /// A data frame to the AP carrying IPv4 UDP with 4 bytes of payload.
 fn wifi_v4() -> Vec<u8> {
@@ -46,7 +46,7 @@ fn wifi_v4() -> Vec<u8> {
 
 /// A radiotap header: version 0, pad, length, one present word, then the
 /// fields it announces (TSFT, 8 bytes aligned to 8; Flags, 1 byte).
-fn radiotap(tsft: bool, flags: Option<u8>) -> Vec<u8> {
+pub(super) fn radiotap(tsft: bool, flags: Option<u8>) -> Vec<u8> {
     let present = u32::from(tsft) | (u32::from(flags.is_some()) << 1);
     let mut h = vec![0, 0, 0, 0]; // version, pad, length (below)
     h.extend(present.to_le_bytes()); // present word
@@ -62,7 +62,7 @@ fn radiotap(tsft: bool, flags: Option<u8>) -> Vec<u8> {
 }
 
 /// A PPI packet header (8 bytes, no fields) in front of a frame of `dlt`.
-fn ppi(dlt: u32) -> Vec<u8> {
+pub(super) fn ppi(dlt: u32) -> Vec<u8> {
     let mut h = vec![0, 0]; // version, flags
     h.extend(8u16.to_le_bytes()); // header length
     h.extend(dlt.to_le_bytes()); // DLT of what follows
@@ -286,7 +286,7 @@ fn ppi_is_skipped_by_its_length() {
 
 /// One NFLOG attribute, little-endian (an x86 host): length (header
 /// included), type, value, padding to 4.
-fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
+pub(super) fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
     let mut t = Vec::new();
     t.extend(((4 + value.len()) as u16).to_le_bytes()); // length
     t.extend(kind.to_le_bytes()); // type
@@ -361,6 +361,16 @@ fn nflog_without_payload_or_cut() {
     assert_eq!(
         err(NFLOG, &meta[..3]),
         error(Layer::Link, ErrorKind::Truncated, 0)
+    );
+    // Cut by the snaplen between two attributes: truncated, not "no payload"
+    // (found by capture/tests/cut_capture.rs on issue15-nflog-live.pcapng).
+    let cut = RawPacket {
+        orig_len: 40,
+        ..packet(NFLOG, &meta)
+    };
+    assert_eq!(
+        decode(&cut).err(),
+        Some(error(Layer::Link, ErrorKind::Truncated, 12))
     );
     // Cut inside an attribute header (at 12).
     let frame = nflog(2, &v4_udp(4));

@@ -99,7 +99,7 @@ fn arista_timestamp_header_by_version() {
 
 /// NSH base header (version 0, TTL 63, `words` of length, MD type, next
 /// protocol) and service path header, padded with context to `words`.
-fn nsh(words: u8, md_type: u8, next: u8) -> Vec<u8> {
+pub(super) fn nsh(words: u8, md_type: u8, next: u8) -> Vec<u8> {
     let mut h = vec![
         0x0f,         // version 0, O 0, U 0, TTL high 4 bits (63 >> 2)
         0xc0 | words, // TTL low 2 bits, length in 4-byte words
@@ -149,7 +149,7 @@ fn nsh_by_length_and_next_protocol() {
 
 /// MACsec SecTAG after its EtherType: TCI/AN, short length 0, packet number
 /// 1, and the SCI when `tci` has the SC bit (0x20).
-fn sectag(tci: u8) -> Vec<u8> {
+pub(super) fn sectag(tci: u8) -> Vec<u8> {
     let mut h = vec![tci, 0, 0, 0, 0, 1];
     if tci & 0x20 != 0 {
         h.extend([0x02, 0, 0, 0, 0, 1, 0, 1]); // SCI: MAC and port 1
