@@ -7,8 +7,7 @@
 //! arrive as dictionaries from Parquet, so an address is interned, masked or
 //! tested once per dictionary entry rather than once per record.
 //!
-//! Memory: per group, the key words and 40 bytes of sums, plus 16 bytes per
-//! distinct 5-tuple when flows are counted.
+//! The table itself, and what a group costs in memory, is [`crate::table`].
 
 use std::{hash::BuildHasher, net::IpAddr, sync::Arc};
 
@@ -20,14 +19,16 @@ use arrow_array::{
 use arrow_schema::DataType;
 use foldhash::quality::FixedState;
 
-/// Tables hashed with foldhash: the keys are our own words and text, not
+/// Interners hashed with foldhash: the keys are our own text, not
 /// attacker-chosen in a way that would need SipHash.
 type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::RandomState>;
 
 use crate::{
     filter::{Filter, Test, TimeRange},
     net::Prefix,
+    query::Metric,
+    table::{self, Add, GroupId, GroupTable, Shape, Sums},
+    top::Ranked,
     value::Value,
 };
 
@@ -40,19 +41,6 @@ pub struct Need {
     pub packets: bool,
     /// Count distinct 5-tuples.
     pub flows: bool,
-}
-
-/// The sums of one group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sums {
-    /// Sum of `bytes_sent`.
-    pub bytes: u64,
-    /// Sum of `packets_sent`.
-    pub packets: u64,
-    /// Records.
-    pub records: u64,
-    /// Distinct 5-tuples (`src_ip, dest_ip, src_port, dest_port, protocol`).
-    pub flows: u64,
 }
 
 /// How a key column becomes a word.
@@ -231,58 +219,14 @@ impl KeyKind {
     }
 }
 
-/// A group's sums, and the 5-tuples seen in it when flows are counted (boxed:
-/// an absent set costs a group 8 bytes, not 40).
-type Entry = (Sums, Option<Box<HashSet<u128>>>);
-
-/// Key words held in the table itself: the default key (two addresses of
-/// two words, a port, a protocol) and the word of null bits, with room for one more.
-const INLINE: usize = 8;
-
-/// Groups by key words: inline up to [`INLINE`] words (no pointer to follow
-/// when comparing keys), boxed beyond.
-enum GroupMap {
-    Inline(HashMap<[u64; INLINE], Entry>),
-    Boxed(HashMap<Vec<u64>, Entry>),
-}
-
-impl GroupMap {
-    fn new(width: usize) -> GroupMap {
-        match width <= INLINE {
-            true => GroupMap::Inline(HashMap::default()),
-            false => GroupMap::Boxed(HashMap::default()),
-        }
-    }
-
-    fn entry(&mut self, key: &[u64]) -> &mut Entry {
-        match self {
-            GroupMap::Inline(map) => {
-                let mut words = [0; INLINE];
-                words[..key.len()].copy_from_slice(key);
-                map.entry(words).or_default()
-            }
-            GroupMap::Boxed(map) => map.entry_ref(key).or_default(),
-        }
-    }
-
-    /// Every group, as its first `width` key words and its entry.
-    fn into_entries(self, width: usize) -> Vec<(Vec<u64>, Entry)> {
-        match self {
-            GroupMap::Inline(map) => map
-                .into_iter()
-                .map(|(k, e)| (k[..width].to_vec(), e))
-                .collect(),
-            GroupMap::Boxed(map) => map.into_iter().collect(),
-        }
-    }
-}
-
 /// The state of one grouping on one worker.
 struct Table {
     layout: Layout,
     keys: Vec<KeyReader>,
-    map: GroupMap,
+    groups: GroupTable,
     hash_cache: [DictCache<u64>; 2],
+    /// The batch's key words, row after row: kept between batches.
+    words: Vec<u64>,
 }
 
 /// One worker's groupings, fed batch by batch (a [`crate::scan::Sink`]).
@@ -318,8 +262,14 @@ impl Worker {
                         })
                         .collect(),
                     layout: layout.clone(),
-                    map: GroupMap::new(width(layout)),
+                    groups: GroupTable::new(Shape {
+                        width: width(layout),
+                        bytes: layout.bytes.is_some(),
+                        packets: layout.packets.is_some(),
+                        flows: layout.flows.is_some(),
+                    }),
                     hash_cache: [DictCache::new(), DictCache::new()],
+                    words: Vec::new(),
                 })
                 .collect(),
         }
@@ -375,16 +325,29 @@ impl Worker {
         }
     }
 
-    /// Adds another worker's groups (of the same groupings) into this one's.
-    pub fn merge(&mut self, other: Worker) {
-        for (mine, theirs) in self.tables.iter_mut().zip(other.tables) {
-            mine.absorb(theirs);
+    /// Each grouping's groups over all `workers` (of the same groupings),
+    /// merged on up to `threads` threads.
+    pub fn merge(workers: Vec<Worker>, threads: usize) -> Vec<Groups> {
+        let mut tables: Vec<Vec<Table>> = Vec::new();
+        for worker in workers {
+            tables.resize_with(worker.tables.len(), Vec::new);
+            for (list, table) in tables.iter_mut().zip(worker.tables) {
+                list.push(table);
+            }
         }
-    }
-
-    /// Each grouping's groups, keys decoded, in no order.
-    pub fn into_rows(self) -> Vec<Rows> {
-        self.tables.into_iter().map(Table::into_rows).collect()
+        tables
+            .into_iter()
+            .filter_map(|list| {
+                let mut list = list.into_iter();
+                let Table {
+                    mut keys, groups, ..
+                } = list.next()?;
+                let mut tables = vec![groups];
+                tables.extend(list.map(|other| adopt(&mut keys, other)));
+                let table = GroupTable::merge(tables, threads)?;
+                Some(Groups { keys, table })
+            })
+            .collect()
     }
 }
 
@@ -403,7 +366,9 @@ impl Table {
     fn add(&mut self, columns: &[ArrayRef], rows: usize, keep: &[bool]) {
         let width = width(&self.layout);
         // Column by column: each key's words, and a null bit per key in the last word.
-        let mut words = vec![0u64; rows * width];
+        let words = &mut self.words;
+        words.clear();
+        words.resize(rows * width, 0);
         for (k, reader) in self.keys.iter_mut().enumerate() {
             let array = columns[reader.column].as_ref();
             let interner = &mut reader.interner;
@@ -442,17 +407,13 @@ impl Table {
         let packets = self.layout.packets.map(|c| ints(columns[c].as_ref()));
         let flows = self.layout.flows.map(|c| self.five_tuples(columns, c));
         for row in (0..rows).filter(|&r| keep[r]) {
-            let (sums, tuples) = self.map.entry(&words[row * width..(row + 1) * width]);
-            sums.records += 1;
-            if let Some(b) = &bytes {
-                sums.bytes += b[row].unwrap_or(0) as u64;
-            }
-            if let Some(p) = &packets {
-                sums.packets += p[row].unwrap_or(0) as u64;
-            }
-            if let Some(f) = &flows {
-                tuples.get_or_insert_default().insert(f[row]);
-            }
+            let key = &self.words[row * width..(row + 1) * width];
+            let add = Add {
+                bytes: bytes.as_ref().map_or(0, |b| b[row].unwrap_or(0) as u64),
+                packets: packets.as_ref().map_or(0, |p| p[row].unwrap_or(0) as u64),
+                tuple: flows.as_ref().map_or(0, |f| f[row]),
+            };
+            self.groups.add(table::hash(key), key, add);
         }
     }
 
@@ -479,77 +440,100 @@ impl Table {
             })
             .collect()
     }
+}
 
-    /// Takes in another worker's groups: its text ids are mapped to this
-    /// table's (once per distinct text), then its sums added key by key.
-    fn absorb(&mut self, other: Table) {
-        let width = width(&self.layout);
-        let remaps: Vec<Vec<u32>> = self
-            .keys
-            .iter_mut()
-            .zip(&other.keys)
-            .map(|(mine, theirs)| {
-                if mine.plain_type.is_none() {
-                    mine.plain_type.clone_from(&theirs.plain_type);
-                }
-                let interner = &mut mine.interner;
-                theirs
-                    .interner
-                    .values
-                    .iter()
-                    .map(|text| interner.id(text))
-                    .collect()
-            })
-            .collect();
-        for (mut words, (sums, tuples)) in other.map.into_entries(width) {
-            for (k, (reader, remap)) in self.keys.iter().zip(&remaps).enumerate() {
-                let at = reader.offset;
-                let interned = reader.kind.is_text()
-                    && words[width - 1] & (1 << k) == 0
-                    && (words[at + 1] >> 56) as u8 == INTERNED;
-                if interned {
-                    let id = remap[words[at] as u32 as usize];
-                    words[at] = (words[at] & !u64::from(u32::MAX)) | u64::from(id);
-                }
+/// Another worker's groups in terms of `keys` (the first worker's): its
+/// plain types taken where `keys` saw none, its text ids mapped to `keys`'
+/// interners (once per distinct text), and its table rekeyed if any id moved.
+fn adopt(keys: &mut [KeyReader], other: Table) -> GroupTable {
+    let remaps: Vec<Vec<u32>> = keys
+        .iter_mut()
+        .zip(&other.keys)
+        .map(|(mine, theirs)| {
+            if mine.plain_type.is_none() {
+                mine.plain_type.clone_from(&theirs.plain_type);
             }
-            let (mine, my_tuples) = self.map.entry(&words);
-            mine.bytes += sums.bytes;
-            mine.packets += sums.packets;
-            mine.records += sums.records;
-            if let Some(tuples) = tuples {
-                my_tuples.get_or_insert_default().extend(*tuples);
+            let interner = &mut mine.interner;
+            theirs
+                .interner
+                .values
+                .iter()
+                .map(|text| interner.id(text))
+                .collect()
+        })
+        .collect();
+    let moved = remaps
+        .iter()
+        .any(|remap| remap.iter().enumerate().any(|(id, &to)| id != to as usize));
+    if !moved {
+        return other.groups;
+    }
+    let width = width(&other.layout);
+    other.groups.rekey(|words| {
+        for (k, (reader, remap)) in keys.iter().zip(&remaps).enumerate() {
+            let at = reader.offset;
+            let interned = reader.kind.is_text()
+                && words[width - 1] & (1 << k) == 0
+                && (words[at + 1] >> 56) as u8 == INTERNED;
+            if interned {
+                let id = remap[words[at] as u32 as usize];
+                words[at] = (words[at] & !u64::from(u32::MAX)) | u64::from(id);
             }
         }
-    }
+    })
+}
 
-    fn into_rows(self) -> Rows {
-        let width = width(&self.layout);
-        let Table { keys, map, .. } = self;
-        map.into_entries(width)
-            .into_iter()
-            .map(|(words, (mut sums, tuples))| {
-                let key = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(k, reader)| {
-                        if words[width - 1] & (1 << k) != 0 {
-                            return Value::Null;
-                        }
-                        let w = words[reader.offset];
-                        match (reader.kind, &reader.plain_type) {
-                            (KeyKind::Text | KeyKind::Net(..), _) => {
-                                let high = u128::from(words[reader.offset + 1]) << 64;
-                                Value::Str(unpack(high | u128::from(w), &reader.interner))
-                            }
-                            (KeyKind::Plain, Some(ty)) => plain_value(ty, w),
-                            (KeyKind::Plain, None) => Value::Null,
-                        }
-                    })
-                    .collect();
-                sums.flows = tuples.map_or(0, |t| t.len() as u64);
-                (key, sums)
+/// Every group of one grouping, merged over the workers: ranked by
+/// [`crate::Top::rank`] on their figures, keys decoded only for the rows shown.
+pub struct Groups {
+    keys: Vec<KeyReader>,
+    table: GroupTable,
+}
+
+impl Groups {
+    /// The key values of a group.
+    fn key(&self, id: GroupId) -> Vec<Value> {
+        let words = self.table.key(id);
+        let nulls = words[words.len() - 1];
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(k, reader)| {
+                if nulls & (1 << k) != 0 {
+                    return Value::Null;
+                }
+                let w = words[reader.offset];
+                match (reader.kind, &reader.plain_type) {
+                    (KeyKind::Text | KeyKind::Net(..), _) => {
+                        let high = u128::from(words[reader.offset + 1]) << 64;
+                        Value::Str(unpack(high | u128::from(w), &reader.interner))
+                    }
+                    (KeyKind::Plain, Some(ty)) => plain_value(ty, w),
+                    (KeyKind::Plain, None) => Value::Null,
+                }
             })
             .collect()
+    }
+
+    /// Every group, key decoded, in no order.
+    pub fn rows(&self) -> Rows {
+        self.table
+            .ids()
+            .map(|id| (self.key(id), self.table.sums(id)))
+            .collect()
+    }
+}
+
+impl Ranked for Groups {
+    fn figures(&self, metric: Metric) -> Vec<(u64, usize)> {
+        self.table
+            .ids()
+            .map(|id| (metric.of(&self.table.sums(id)), id))
+            .collect()
+    }
+
+    fn key(&self, id: usize) -> Vec<Value> {
+        Groups::key(self, id)
     }
 }
 
