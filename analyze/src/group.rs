@@ -227,7 +227,13 @@ struct Table {
     hash_cache: [DictCache<u64>; 2],
     /// The batch's key words, row after row: kept between batches.
     words: Vec<u64>,
+    /// The kept rows of the batch and their keys' hashes: kept between batches.
+    hashes: Vec<(usize, u64)>,
 }
+
+/// Rows whose slots are touched ([`GroupTable::touch`]) before they are
+/// added: about the loads a core keeps in flight.
+const TOUCHED: usize = 32;
 
 /// One worker's groupings, fed batch by batch (a [`crate::scan::Sink`]).
 pub struct Worker {
@@ -270,6 +276,7 @@ impl Worker {
                     }),
                     hash_cache: [DictCache::new(), DictCache::new()],
                     words: Vec::new(),
+                    hashes: Vec::new(),
                 })
                 .collect(),
         }
@@ -406,14 +413,25 @@ impl Table {
         let bytes = self.layout.bytes.map(|c| ints(columns[c].as_ref()));
         let packets = self.layout.packets.map(|c| ints(columns[c].as_ref()));
         let flows = self.layout.flows.map(|c| self.five_tuples(columns, c));
-        for row in (0..rows).filter(|&r| keep[r]) {
-            let key = &self.words[row * width..(row + 1) * width];
-            let add = Add {
-                bytes: bytes.as_ref().map_or(0, |b| b[row].unwrap_or(0) as u64),
-                packets: packets.as_ref().map_or(0, |p| p[row].unwrap_or(0) as u64),
-                tuple: flows.as_ref().map_or(0, |f| f[row]),
-            };
-            self.groups.add(table::hash(key), key, add);
+        let hashes = &mut self.hashes;
+        hashes.clear();
+        hashes.extend(
+            (0..rows)
+                .filter(|&r| keep[r])
+                .map(|r| (r, table::hash(&self.words[r * width..(r + 1) * width]))),
+        );
+        for run in hashes.chunks(TOUCHED) {
+            let touched = run.iter().fold(0, |t, &(_, h)| t ^ self.groups.touch(h));
+            std::hint::black_box(touched);
+            for &(row, hash) in run {
+                let add = Add {
+                    bytes: bytes.as_ref().map_or(0, |b| b[row].unwrap_or(0) as u64),
+                    packets: packets.as_ref().map_or(0, |p| p[row].unwrap_or(0) as u64),
+                    tuple: flows.as_ref().map_or(0, |f| f[row]),
+                };
+                self.groups
+                    .add(hash, &self.words[row * width..(row + 1) * width], add);
+            }
         }
     }
 

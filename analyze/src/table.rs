@@ -242,6 +242,16 @@ impl GroupTable {
         }
     }
 
+    /// Reads the first word of the slot `hash` probes first. A run of rows
+    /// touched before it is added: their loads from memory overlap, instead
+    /// of each lookup waiting for its own in turn.
+    #[inline]
+    pub fn touch(&self, hash: u64) -> u64 {
+        let part = &self.parts[part_of(hash)];
+        let at = (hash as usize & part.mask) * self.shape.stride();
+        part.rows.get(at).copied().unwrap_or(0)
+    }
+
     /// Every group's id, in no order.
     pub fn ids(&self) -> impl Iterator<Item = GroupId> + '_ {
         let stride = self.shape.stride();
