@@ -9,13 +9,14 @@
 //!
 //! The table itself, and what a group costs in memory, is [`crate::table`].
 
-use std::{hash::BuildHasher, net::IpAddr, sync::Arc};
+use std::{borrow::Cow, hash::BuildHasher, net::IpAddr, sync::Arc};
 
 use arrow_array::{
     cast::AsArray,
     types::{Int32Type, Int64Type, TimestampMicrosecondType},
     Array, ArrayRef,
 };
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use foldhash::quality::FixedState;
 
@@ -136,20 +137,52 @@ impl<T: Copy> DictCache<T> {
     }
 }
 
-/// Integers of a column (Int32, Int64 or a timestamp), `None` for null.
-fn ints(array: &dyn Array) -> Vec<Option<i64>> {
-    match array.data_type() {
-        DataType::Int32 => array
-            .as_primitive::<Int32Type>()
-            .iter()
-            .map(|v| v.map(i64::from))
-            .collect(),
-        DataType::Int64 => array.as_primitive::<Int64Type>().iter().collect(),
-        DataType::Timestamp(_, _) => array
-            .as_primitive::<TimestampMicrosecondType>()
-            .iter()
-            .collect(),
-        _ => vec![None; array.len()],
+/// An integer column (Int32, Int64 or a timestamp) as `i64` values, with
+/// its nulls apart: Int64 and times are borrowed as they are, and the loops
+/// over rows test a bitmap rather than build an `Option` per value. Any
+/// other column (one absent from a file) is all nulls.
+struct Ints<'a> {
+    values: Cow<'a, [i64]>,
+    nulls: Option<NullBuffer>,
+}
+
+impl<'a> Ints<'a> {
+    fn of(array: &'a dyn Array) -> Ints<'a> {
+        let (values, nulls) = match array.data_type() {
+            DataType::Int32 => {
+                let values = array.as_primitive::<Int32Type>().values();
+                (
+                    values.iter().map(|&v| i64::from(v)).collect(),
+                    array.nulls(),
+                )
+            }
+            DataType::Int64 => (
+                Cow::Borrowed(&array.as_primitive::<Int64Type>().values()[..]),
+                array.nulls(),
+            ),
+            DataType::Timestamp(_, _) => (
+                Cow::Borrowed(&array.as_primitive::<TimestampMicrosecondType>().values()[..]),
+                array.nulls(),
+            ),
+            _ => {
+                let all = NullBuffer::new_null(array.len());
+                return Ints {
+                    values: vec![0; array.len()].into(),
+                    nulls: Some(all),
+                };
+            }
+        };
+        Ints {
+            values,
+            nulls: nulls.cloned(),
+        }
+    }
+
+    /// Row `row`'s value, `None` for null.
+    #[inline]
+    fn get(&self, row: usize) -> Option<i64> {
+        let valid = self.nulls.as_ref().is_none_or(|n| n.is_valid(row));
+        valid.then(|| self.values[row])
     }
 }
 
@@ -286,8 +319,9 @@ impl Worker {
     fn mask(&mut self, columns: &[ArrayRef], rows: usize) -> Vec<bool> {
         let mut keep = vec![true; rows];
         if let Some((column, range)) = &self.selection.time {
-            for (k, t) in keep.iter_mut().zip(ints(columns[*column].as_ref())) {
-                *k &= t.is_some_and(|t| range.contains(t));
+            let times = Ints::of(columns[*column].as_ref());
+            for (row, k) in keep.iter_mut().enumerate() {
+                *k &= times.get(row).is_some_and(|t| range.contains(t));
             }
         }
         for ((column, filter), cache) in self.selection.filters.iter().zip(&mut self.filter_caches)
@@ -298,10 +332,12 @@ impl Worker {
                 Test::Net(prefix) => cache.map(array, |s| {
                     s.parse::<IpAddr>().is_ok_and(|a| prefix.contains(a))
                 }),
-                Test::Range(lo, hi) => ints(array)
-                    .into_iter()
-                    .map(|v| v.map(|v| (*lo..=*hi).contains(&v)))
-                    .collect(),
+                Test::Range(lo, hi) => {
+                    let ints = Ints::of(array);
+                    (0..rows)
+                        .map(|row| ints.get(row).map(|v| (*lo..=*hi).contains(&v)))
+                        .collect()
+                }
                 Test::Float(want) => array
                     .as_primitive::<arrow_array::types::Float64Type>()
                     .iter()
@@ -379,6 +415,7 @@ impl Table {
         for (k, reader) in self.keys.iter_mut().enumerate() {
             let array = columns[reader.column].as_ref();
             let interner = &mut reader.interner;
+            let at = reader.offset;
             let cells: Vec<Option<u128>> = match reader.kind {
                 KeyKind::Text => reader.cache.map(array, |s| pack(s, interner)),
                 KeyKind::Net(v4, v6) => reader.cache.map(array, |s| {
@@ -390,28 +427,28 @@ impl Table {
                 }),
                 KeyKind::Plain => {
                     reader.plain_type = Some(array.data_type().clone());
-                    plain_words(array)
-                        .into_iter()
-                        .map(|w| w.map(u128::from))
-                        .collect()
+                    let plain = plain_words(array);
+                    for (row, key) in words.chunks_exact_mut(width).enumerate() {
+                        match plain.get(row) {
+                            Some(w) => key[at] = w as u64,
+                            None => key[width - 1] |= 1 << k,
+                        }
+                    }
+                    continue;
                 }
             };
-            let at = reader.offset;
-            for (row, cell) in cells.into_iter().enumerate() {
-                let key = &mut words[row * width..(row + 1) * width];
+            for (key, cell) in words.chunks_exact_mut(width).zip(cells) {
                 match cell {
                     Some(w) => {
                         key[at] = w as u64;
-                        if reader.kind != KeyKind::Plain {
-                            key[at + 1] = (w >> 64) as u64;
-                        }
+                        key[at + 1] = (w >> 64) as u64;
                     }
                     None => key[width - 1] |= 1 << k,
                 }
             }
         }
-        let bytes = self.layout.bytes.map(|c| ints(columns[c].as_ref()));
-        let packets = self.layout.packets.map(|c| ints(columns[c].as_ref()));
+        let bytes = self.layout.bytes.map(|c| Ints::of(columns[c].as_ref()));
+        let packets = self.layout.packets.map(|c| Ints::of(columns[c].as_ref()));
         let flows = self.layout.flows.map(|c| self.five_tuples(columns, c));
         let hashes = &mut self.hashes;
         hashes.clear();
@@ -425,8 +462,10 @@ impl Table {
             std::hint::black_box(touched);
             for &(row, hash) in run {
                 let add = Add {
-                    bytes: bytes.as_ref().map_or(0, |b| b[row].unwrap_or(0) as u64),
-                    packets: packets.as_ref().map_or(0, |p| p[row].unwrap_or(0) as u64),
+                    bytes: bytes.as_ref().map_or(0, |b| b.get(row).unwrap_or(0) as u64),
+                    packets: packets
+                        .as_ref()
+                        .map_or(0, |p| p.get(row).unwrap_or(0) as u64),
                     tuple: flows.as_ref().map_or(0, |f| f[row]),
                 };
                 self.groups
@@ -446,13 +485,13 @@ impl Table {
         let src = text(src_cache, c[0]);
         let dst = text(dst_cache, c[1]);
         let (sport, dport, proto) = (
-            ints(columns[c[2]].as_ref()),
-            ints(columns[c[3]].as_ref()),
-            ints(columns[c[4]].as_ref()),
+            Ints::of(columns[c[2]].as_ref()),
+            Ints::of(columns[c[3]].as_ref()),
+            Ints::of(columns[c[4]].as_ref()),
         );
         (0..src.len())
             .map(|r| {
-                let tuple = (src[r], dst[r], sport[r], dport[r], proto[r]);
+                let tuple = (src[r], dst[r], sport.get(r), dport.get(r), proto.get(r));
                 let [lo, hi] = SEEDS.map(|seed| FixedState::with_seed(seed).hash_one(tuple));
                 (u128::from(hi) << 64) | u128::from(lo)
             })
@@ -564,22 +603,20 @@ fn width(layout: &Layout) -> usize {
 
 /// Words of a non-text column: integers and times as their bits, floats as
 /// theirs, flags as 0/1.
-fn plain_words(array: &dyn Array) -> Vec<Option<u64>> {
-    match array.data_type() {
+fn plain_words(array: &dyn Array) -> Ints<'_> {
+    let values: Cow<[i64]> = match array.data_type() {
         DataType::Float64 => array
             .as_primitive::<arrow_array::types::Float64Type>()
+            .values()
             .iter()
-            .map(|v| v.map(f64::to_bits))
+            .map(|v| v.to_bits() as i64)
             .collect(),
-        DataType::Boolean => array
-            .as_boolean()
-            .iter()
-            .map(|v| v.map(u64::from))
-            .collect(),
-        _ => ints(array)
-            .into_iter()
-            .map(|v| v.map(|v| v as u64))
-            .collect(),
+        DataType::Boolean => array.as_boolean().values().iter().map(i64::from).collect(),
+        _ => return Ints::of(array),
+    };
+    Ints {
+        values,
+        nulls: array.nulls().cloned(),
     }
 }
 
