@@ -7,27 +7,29 @@
 //! arrive as dictionaries from Parquet, so an address is interned, masked or
 //! tested once per dictionary entry rather than once per record.
 //!
-//! Memory: per group, the key words and 40 bytes of sums, plus 16 bytes per
-//! distinct 5-tuple when flows are counted.
+//! The table itself, and what a group costs in memory, is [`crate::table`].
 
-use std::{hash::BuildHasher, net::IpAddr, sync::Arc};
+use std::{borrow::Cow, hash::BuildHasher, net::IpAddr, sync::Arc};
 
 use arrow_array::{
     cast::AsArray,
     types::{Int32Type, Int64Type, TimestampMicrosecondType},
     Array, ArrayRef,
 };
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use foldhash::quality::FixedState;
 
-/// Tables hashed with foldhash: the keys are our own words and text, not
+/// Interners hashed with foldhash: the keys are our own text, not
 /// attacker-chosen in a way that would need SipHash.
 type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::RandomState>;
 
 use crate::{
     filter::{Filter, Test, TimeRange},
     net::Prefix,
+    query::Metric,
+    table::{self, Add, GroupId, GroupTable, Shape, Sums},
+    top::Ranked,
     value::Value,
 };
 
@@ -40,19 +42,6 @@ pub struct Need {
     pub packets: bool,
     /// Count distinct 5-tuples.
     pub flows: bool,
-}
-
-/// The sums of one group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sums {
-    /// Sum of `bytes_sent`.
-    pub bytes: u64,
-    /// Sum of `packets_sent`.
-    pub packets: u64,
-    /// Records.
-    pub records: u64,
-    /// Distinct 5-tuples (`src_ip, dest_ip, src_port, dest_port, protocol`).
-    pub flows: u64,
 }
 
 /// How a key column becomes a word.
@@ -148,20 +137,52 @@ impl<T: Copy> DictCache<T> {
     }
 }
 
-/// Integers of a column (Int32, Int64 or a timestamp), `None` for null.
-fn ints(array: &dyn Array) -> Vec<Option<i64>> {
-    match array.data_type() {
-        DataType::Int32 => array
-            .as_primitive::<Int32Type>()
-            .iter()
-            .map(|v| v.map(i64::from))
-            .collect(),
-        DataType::Int64 => array.as_primitive::<Int64Type>().iter().collect(),
-        DataType::Timestamp(_, _) => array
-            .as_primitive::<TimestampMicrosecondType>()
-            .iter()
-            .collect(),
-        _ => vec![None; array.len()],
+/// An integer column (Int32, Int64 or a timestamp) as `i64` values, with
+/// its nulls apart: Int64 and times are borrowed as they are, and the loops
+/// over rows test a bitmap rather than build an `Option` per value. Any
+/// other column (one absent from a file) is all nulls.
+struct Ints<'a> {
+    values: Cow<'a, [i64]>,
+    nulls: Option<NullBuffer>,
+}
+
+impl<'a> Ints<'a> {
+    fn of(array: &'a dyn Array) -> Ints<'a> {
+        let (values, nulls) = match array.data_type() {
+            DataType::Int32 => {
+                let values = array.as_primitive::<Int32Type>().values();
+                (
+                    values.iter().map(|&v| i64::from(v)).collect(),
+                    array.nulls(),
+                )
+            }
+            DataType::Int64 => (
+                Cow::Borrowed(&array.as_primitive::<Int64Type>().values()[..]),
+                array.nulls(),
+            ),
+            DataType::Timestamp(_, _) => (
+                Cow::Borrowed(&array.as_primitive::<TimestampMicrosecondType>().values()[..]),
+                array.nulls(),
+            ),
+            _ => {
+                let all = NullBuffer::new_null(array.len());
+                return Ints {
+                    values: vec![0; array.len()].into(),
+                    nulls: Some(all),
+                };
+            }
+        };
+        Ints {
+            values,
+            nulls: nulls.cloned(),
+        }
+    }
+
+    /// Row `row`'s value, `None` for null.
+    #[inline]
+    fn get(&self, row: usize) -> Option<i64> {
+        let valid = self.nulls.as_ref().is_none_or(|n| n.is_valid(row));
+        valid.then(|| self.values[row])
     }
 }
 
@@ -231,59 +252,21 @@ impl KeyKind {
     }
 }
 
-/// A group's sums, and the 5-tuples seen in it when flows are counted (boxed:
-/// an absent set costs a group 8 bytes, not 40).
-type Entry = (Sums, Option<Box<HashSet<u128>>>);
-
-/// Key words held in the table itself: the default key (two addresses of
-/// two words, a port, a protocol) and the word of null bits, with room for one more.
-const INLINE: usize = 8;
-
-/// Groups by key words: inline up to [`INLINE`] words (no pointer to follow
-/// when comparing keys), boxed beyond.
-enum GroupMap {
-    Inline(HashMap<[u64; INLINE], Entry>),
-    Boxed(HashMap<Vec<u64>, Entry>),
-}
-
-impl GroupMap {
-    fn new(width: usize) -> GroupMap {
-        match width <= INLINE {
-            true => GroupMap::Inline(HashMap::default()),
-            false => GroupMap::Boxed(HashMap::default()),
-        }
-    }
-
-    fn entry(&mut self, key: &[u64]) -> &mut Entry {
-        match self {
-            GroupMap::Inline(map) => {
-                let mut words = [0; INLINE];
-                words[..key.len()].copy_from_slice(key);
-                map.entry(words).or_default()
-            }
-            GroupMap::Boxed(map) => map.entry_ref(key).or_default(),
-        }
-    }
-
-    /// Every group, as its first `width` key words and its entry.
-    fn into_entries(self, width: usize) -> Vec<(Vec<u64>, Entry)> {
-        match self {
-            GroupMap::Inline(map) => map
-                .into_iter()
-                .map(|(k, e)| (k[..width].to_vec(), e))
-                .collect(),
-            GroupMap::Boxed(map) => map.into_iter().collect(),
-        }
-    }
-}
-
 /// The state of one grouping on one worker.
 struct Table {
     layout: Layout,
     keys: Vec<KeyReader>,
-    map: GroupMap,
+    groups: GroupTable,
     hash_cache: [DictCache<u64>; 2],
+    /// The batch's key words, row after row: kept between batches.
+    words: Vec<u64>,
+    /// The kept rows of the batch and their keys' hashes: kept between batches.
+    hashes: Vec<(usize, u64)>,
 }
+
+/// Rows whose slots are touched ([`GroupTable::touch`]) before they are
+/// added: about the loads a core keeps in flight.
+const TOUCHED: usize = 32;
 
 /// One worker's groupings, fed batch by batch (a [`crate::scan::Sink`]).
 pub struct Worker {
@@ -318,8 +301,15 @@ impl Worker {
                         })
                         .collect(),
                     layout: layout.clone(),
-                    map: GroupMap::new(width(layout)),
+                    groups: GroupTable::new(Shape {
+                        width: width(layout),
+                        bytes: layout.bytes.is_some(),
+                        packets: layout.packets.is_some(),
+                        flows: layout.flows.is_some(),
+                    }),
                     hash_cache: [DictCache::new(), DictCache::new()],
+                    words: Vec::new(),
+                    hashes: Vec::new(),
                 })
                 .collect(),
         }
@@ -329,8 +319,9 @@ impl Worker {
     fn mask(&mut self, columns: &[ArrayRef], rows: usize) -> Vec<bool> {
         let mut keep = vec![true; rows];
         if let Some((column, range)) = &self.selection.time {
-            for (k, t) in keep.iter_mut().zip(ints(columns[*column].as_ref())) {
-                *k &= t.is_some_and(|t| range.contains(t));
+            let times = Ints::of(columns[*column].as_ref());
+            for (row, k) in keep.iter_mut().enumerate() {
+                *k &= times.get(row).is_some_and(|t| range.contains(t));
             }
         }
         for ((column, filter), cache) in self.selection.filters.iter().zip(&mut self.filter_caches)
@@ -341,10 +332,12 @@ impl Worker {
                 Test::Net(prefix) => cache.map(array, |s| {
                     s.parse::<IpAddr>().is_ok_and(|a| prefix.contains(a))
                 }),
-                Test::Range(lo, hi) => ints(array)
-                    .into_iter()
-                    .map(|v| v.map(|v| (*lo..=*hi).contains(&v)))
-                    .collect(),
+                Test::Range(lo, hi) => {
+                    let ints = Ints::of(array);
+                    (0..rows)
+                        .map(|row| ints.get(row).map(|v| (*lo..=*hi).contains(&v)))
+                        .collect()
+                }
                 Test::Float(want) => array
                     .as_primitive::<arrow_array::types::Float64Type>()
                     .iter()
@@ -375,16 +368,29 @@ impl Worker {
         }
     }
 
-    /// Adds another worker's groups (of the same groupings) into this one's.
-    pub fn merge(&mut self, other: Worker) {
-        for (mine, theirs) in self.tables.iter_mut().zip(other.tables) {
-            mine.absorb(theirs);
+    /// Each grouping's groups over all `workers` (of the same groupings),
+    /// merged on up to `threads` threads.
+    pub fn merge(workers: Vec<Worker>, threads: usize) -> Vec<Groups> {
+        let mut tables: Vec<Vec<Table>> = Vec::new();
+        for worker in workers {
+            tables.resize_with(worker.tables.len(), Vec::new);
+            for (list, table) in tables.iter_mut().zip(worker.tables) {
+                list.push(table);
+            }
         }
-    }
-
-    /// Each grouping's groups, keys decoded, in no order.
-    pub fn into_rows(self) -> Vec<Rows> {
-        self.tables.into_iter().map(Table::into_rows).collect()
+        tables
+            .into_iter()
+            .filter_map(|list| {
+                let mut list = list.into_iter();
+                let Table {
+                    mut keys, groups, ..
+                } = list.next()?;
+                let mut tables = vec![groups];
+                tables.extend(list.map(|other| adopt(&mut keys, other)));
+                let table = GroupTable::merge(tables, threads)?;
+                Some(Groups { keys, table })
+            })
+            .collect()
     }
 }
 
@@ -403,10 +409,13 @@ impl Table {
     fn add(&mut self, columns: &[ArrayRef], rows: usize, keep: &[bool]) {
         let width = width(&self.layout);
         // Column by column: each key's words, and a null bit per key in the last word.
-        let mut words = vec![0u64; rows * width];
+        let words = &mut self.words;
+        words.clear();
+        words.resize(rows * width, 0);
         for (k, reader) in self.keys.iter_mut().enumerate() {
             let array = columns[reader.column].as_ref();
             let interner = &mut reader.interner;
+            let at = reader.offset;
             let cells: Vec<Option<u128>> = match reader.kind {
                 KeyKind::Text => reader.cache.map(array, |s| pack(s, interner)),
                 KeyKind::Net(v4, v6) => reader.cache.map(array, |s| {
@@ -418,40 +427,49 @@ impl Table {
                 }),
                 KeyKind::Plain => {
                     reader.plain_type = Some(array.data_type().clone());
-                    plain_words(array)
-                        .into_iter()
-                        .map(|w| w.map(u128::from))
-                        .collect()
+                    let plain = plain_words(array);
+                    for (row, key) in words.chunks_exact_mut(width).enumerate() {
+                        match plain.get(row) {
+                            Some(w) => key[at] = w as u64,
+                            None => key[width - 1] |= 1 << k,
+                        }
+                    }
+                    continue;
                 }
             };
-            let at = reader.offset;
-            for (row, cell) in cells.into_iter().enumerate() {
-                let key = &mut words[row * width..(row + 1) * width];
+            for (key, cell) in words.chunks_exact_mut(width).zip(cells) {
                 match cell {
                     Some(w) => {
                         key[at] = w as u64;
-                        if reader.kind != KeyKind::Plain {
-                            key[at + 1] = (w >> 64) as u64;
-                        }
+                        key[at + 1] = (w >> 64) as u64;
                     }
                     None => key[width - 1] |= 1 << k,
                 }
             }
         }
-        let bytes = self.layout.bytes.map(|c| ints(columns[c].as_ref()));
-        let packets = self.layout.packets.map(|c| ints(columns[c].as_ref()));
+        let bytes = self.layout.bytes.map(|c| Ints::of(columns[c].as_ref()));
+        let packets = self.layout.packets.map(|c| Ints::of(columns[c].as_ref()));
         let flows = self.layout.flows.map(|c| self.five_tuples(columns, c));
-        for row in (0..rows).filter(|&r| keep[r]) {
-            let (sums, tuples) = self.map.entry(&words[row * width..(row + 1) * width]);
-            sums.records += 1;
-            if let Some(b) = &bytes {
-                sums.bytes += b[row].unwrap_or(0) as u64;
-            }
-            if let Some(p) = &packets {
-                sums.packets += p[row].unwrap_or(0) as u64;
-            }
-            if let Some(f) = &flows {
-                tuples.get_or_insert_default().insert(f[row]);
+        let hashes = &mut self.hashes;
+        hashes.clear();
+        hashes.extend(
+            (0..rows)
+                .filter(|&r| keep[r])
+                .map(|r| (r, table::hash(&self.words[r * width..(r + 1) * width]))),
+        );
+        for run in hashes.chunks(TOUCHED) {
+            let touched = run.iter().fold(0, |t, &(_, h)| t ^ self.groups.touch(h));
+            std::hint::black_box(touched);
+            for &(row, hash) in run {
+                let add = Add {
+                    bytes: bytes.as_ref().map_or(0, |b| b.get(row).unwrap_or(0) as u64),
+                    packets: packets
+                        .as_ref()
+                        .map_or(0, |p| p.get(row).unwrap_or(0) as u64),
+                    tuple: flows.as_ref().map_or(0, |f| f[row]),
+                };
+                self.groups
+                    .add(hash, &self.words[row * width..(row + 1) * width], add);
             }
         }
     }
@@ -467,89 +485,112 @@ impl Table {
         let src = text(src_cache, c[0]);
         let dst = text(dst_cache, c[1]);
         let (sport, dport, proto) = (
-            ints(columns[c[2]].as_ref()),
-            ints(columns[c[3]].as_ref()),
-            ints(columns[c[4]].as_ref()),
+            Ints::of(columns[c[2]].as_ref()),
+            Ints::of(columns[c[3]].as_ref()),
+            Ints::of(columns[c[4]].as_ref()),
         );
         (0..src.len())
             .map(|r| {
-                let tuple = (src[r], dst[r], sport[r], dport[r], proto[r]);
+                let tuple = (src[r], dst[r], sport.get(r), dport.get(r), proto.get(r));
                 let [lo, hi] = SEEDS.map(|seed| FixedState::with_seed(seed).hash_one(tuple));
                 (u128::from(hi) << 64) | u128::from(lo)
             })
             .collect()
     }
+}
 
-    /// Takes in another worker's groups: its text ids are mapped to this
-    /// table's (once per distinct text), then its sums added key by key.
-    fn absorb(&mut self, other: Table) {
-        let width = width(&self.layout);
-        let remaps: Vec<Vec<u32>> = self
-            .keys
-            .iter_mut()
-            .zip(&other.keys)
-            .map(|(mine, theirs)| {
-                if mine.plain_type.is_none() {
-                    mine.plain_type.clone_from(&theirs.plain_type);
-                }
-                let interner = &mut mine.interner;
-                theirs
-                    .interner
-                    .values
-                    .iter()
-                    .map(|text| interner.id(text))
-                    .collect()
-            })
-            .collect();
-        for (mut words, (sums, tuples)) in other.map.into_entries(width) {
-            for (k, (reader, remap)) in self.keys.iter().zip(&remaps).enumerate() {
-                let at = reader.offset;
-                let interned = reader.kind.is_text()
-                    && words[width - 1] & (1 << k) == 0
-                    && (words[at + 1] >> 56) as u8 == INTERNED;
-                if interned {
-                    let id = remap[words[at] as u32 as usize];
-                    words[at] = (words[at] & !u64::from(u32::MAX)) | u64::from(id);
-                }
+/// Another worker's groups in terms of `keys` (the first worker's): its
+/// plain types taken where `keys` saw none, its text ids mapped to `keys`'
+/// interners (once per distinct text), and its table rekeyed if any id moved.
+fn adopt(keys: &mut [KeyReader], other: Table) -> GroupTable {
+    let remaps: Vec<Vec<u32>> = keys
+        .iter_mut()
+        .zip(&other.keys)
+        .map(|(mine, theirs)| {
+            if mine.plain_type.is_none() {
+                mine.plain_type.clone_from(&theirs.plain_type);
             }
-            let (mine, my_tuples) = self.map.entry(&words);
-            mine.bytes += sums.bytes;
-            mine.packets += sums.packets;
-            mine.records += sums.records;
-            if let Some(tuples) = tuples {
-                my_tuples.get_or_insert_default().extend(*tuples);
+            let interner = &mut mine.interner;
+            theirs
+                .interner
+                .values
+                .iter()
+                .map(|text| interner.id(text))
+                .collect()
+        })
+        .collect();
+    let moved = remaps
+        .iter()
+        .any(|remap| remap.iter().enumerate().any(|(id, &to)| id != to as usize));
+    if !moved {
+        return other.groups;
+    }
+    let width = width(&other.layout);
+    other.groups.rekey(|words| {
+        for (k, (reader, remap)) in keys.iter().zip(&remaps).enumerate() {
+            let at = reader.offset;
+            let interned = reader.kind.is_text()
+                && words[width - 1] & (1 << k) == 0
+                && (words[at + 1] >> 56) as u8 == INTERNED;
+            if interned {
+                let id = remap[words[at] as u32 as usize];
+                words[at] = (words[at] & !u64::from(u32::MAX)) | u64::from(id);
             }
         }
-    }
+    })
+}
 
-    fn into_rows(self) -> Rows {
-        let width = width(&self.layout);
-        let Table { keys, map, .. } = self;
-        map.into_entries(width)
-            .into_iter()
-            .map(|(words, (mut sums, tuples))| {
-                let key = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(k, reader)| {
-                        if words[width - 1] & (1 << k) != 0 {
-                            return Value::Null;
-                        }
-                        let w = words[reader.offset];
-                        match (reader.kind, &reader.plain_type) {
-                            (KeyKind::Text | KeyKind::Net(..), _) => {
-                                let high = u128::from(words[reader.offset + 1]) << 64;
-                                Value::Str(unpack(high | u128::from(w), &reader.interner))
-                            }
-                            (KeyKind::Plain, Some(ty)) => plain_value(ty, w),
-                            (KeyKind::Plain, None) => Value::Null,
-                        }
-                    })
-                    .collect();
-                sums.flows = tuples.map_or(0, |t| t.len() as u64);
-                (key, sums)
+/// Every group of one grouping, merged over the workers: ranked by
+/// [`crate::Top::rank`] on their figures, keys decoded only for the rows shown.
+pub struct Groups {
+    keys: Vec<KeyReader>,
+    table: GroupTable,
+}
+
+impl Groups {
+    /// The key values of a group.
+    fn key(&self, id: GroupId) -> Vec<Value> {
+        let words = self.table.key(id);
+        let nulls = words[words.len() - 1];
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(k, reader)| {
+                if nulls & (1 << k) != 0 {
+                    return Value::Null;
+                }
+                let w = words[reader.offset];
+                match (reader.kind, &reader.plain_type) {
+                    (KeyKind::Text | KeyKind::Net(..), _) => {
+                        let high = u128::from(words[reader.offset + 1]) << 64;
+                        Value::Str(unpack(high | u128::from(w), &reader.interner))
+                    }
+                    (KeyKind::Plain, Some(ty)) => plain_value(ty, w),
+                    (KeyKind::Plain, None) => Value::Null,
+                }
             })
             .collect()
+    }
+
+    /// Every group, key decoded, in no order.
+    pub fn rows(&self) -> Rows {
+        self.table
+            .ids()
+            .map(|id| (self.key(id), self.table.sums(id)))
+            .collect()
+    }
+}
+
+impl Ranked for Groups {
+    fn figures(&self, metric: Metric) -> Vec<(u64, usize)> {
+        self.table
+            .ids()
+            .map(|id| (metric.of(&self.table.sums(id)), id))
+            .collect()
+    }
+
+    fn key(&self, id: usize) -> Vec<Value> {
+        Groups::key(self, id)
     }
 }
 
@@ -562,22 +603,20 @@ fn width(layout: &Layout) -> usize {
 
 /// Words of a non-text column: integers and times as their bits, floats as
 /// theirs, flags as 0/1.
-fn plain_words(array: &dyn Array) -> Vec<Option<u64>> {
-    match array.data_type() {
+fn plain_words(array: &dyn Array) -> Ints<'_> {
+    let values: Cow<[i64]> = match array.data_type() {
         DataType::Float64 => array
             .as_primitive::<arrow_array::types::Float64Type>()
+            .values()
             .iter()
-            .map(|v| v.map(f64::to_bits))
+            .map(|v| v.to_bits() as i64)
             .collect(),
-        DataType::Boolean => array
-            .as_boolean()
-            .iter()
-            .map(|v| v.map(u64::from))
-            .collect(),
-        _ => ints(array)
-            .into_iter()
-            .map(|v| v.map(|v| v as u64))
-            .collect(),
+        DataType::Boolean => array.as_boolean().values().iter().map(i64::from).collect(),
+        _ => return Ints::of(array),
+    };
+    Ints {
+        values,
+        nulls: array.nulls().cloned(),
     }
 }
 

@@ -3,9 +3,10 @@
 use crate::{
     field::{names, Catalog, Key, Leaf},
     filter::{Filter, TimeRange},
-    group::{KeyKind, Layout, Need, Rows, Selection, Sums, Worker},
+    group::{Groups, KeyKind, Layout, Need, Selection, Worker},
     input::Inputs,
     scan::{scan, ScanStats},
+    table::Sums,
     Error,
 };
 
@@ -90,13 +91,13 @@ impl Columns<'_> {
 }
 
 impl Query {
-    /// Runs every grouping over `inputs` in one scan; each grouping's groups
-    /// come back in no order.
+    /// Runs every grouping over `inputs` in one scan: each grouping's groups,
+    /// in order.
     pub fn run(
         &self,
         inputs: &Inputs,
         groupings: &[Grouping],
-    ) -> Result<(Vec<Rows>, ScanStats), Error> {
+    ) -> Result<(Vec<Groups>, ScanStats), Error> {
         let mut columns = Columns {
             catalog: &inputs.catalog,
             leaves: Vec::new(),
@@ -150,13 +151,6 @@ impl Query {
         let (workers, stats) = scan(inputs, &columns.leaves, &self.range, threads, || {
             Worker::new(&selection, &layouts)
         })?;
-        let mut workers = workers.into_iter();
-        let mut all = workers
-            .next()
-            .unwrap_or_else(|| Worker::new(&selection, &layouts));
-        for worker in workers {
-            all.merge(worker);
-        }
-        Ok((all.into_rows(), stats))
+        Ok((Worker::merge(workers, threads), stats))
     }
 }

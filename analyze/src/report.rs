@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 use crate::{
     field::{names, Key},
     filter::protocol_name,
-    group::{Need, Rows},
+    group::{Groups, Need, Rows},
     query::{Grouping, Metric},
     request::Request,
     top::Top,
@@ -153,27 +153,21 @@ pub fn report(request: &Request) -> Result<String, Error> {
             need: bytes,
         });
     }
-    let (mut results, _) = p.query.run(&p.inputs, &groupings)?;
-    // Only runs given --local-net write a `reporter` (docs/annotate.md): a
-    // split of records that all lack one says nothing, and the page says so.
-    let reporter = (results.len() > 8)
-        .then(|| results.pop().unwrap_or_default())
-        .filter(|rows| rows.iter().any(|(key, _)| key[0] != Value::Null));
-    let mut results = results.into_iter();
-    let mut next = || results.next().unwrap_or_default();
-    let (totals, rates, series, pairs, ports, src_nets, dest_nets, top) = (
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
+    // One result per grouping, in order.
+    let (results, _) = p.query.run(&p.inputs, &groupings)?;
+    let (totals, rates, series) = (results[0].rows(), results[1].rows(), results[2].rows());
+    let (pairs, ports, src_nets, dest_nets, top) = (
+        &results[3],
+        &results[4],
+        &results[5],
+        &results[6],
+        &results[7],
     );
+    let reporter = results.get(8);
     let limit = request.limit;
-    let ranked =
-        |groupings: &Grouping, rows: Rows| Top::rank(&groupings.keys, Metric::Bytes, rows, limit);
+    let ranked = |groupings: &Grouping, groups: &Groups| {
+        Top::rank(&groupings.keys, Metric::Bytes, groups, limit)
+    };
     let labelled = |top: Top, label: &dyn Fn(&[Value]) -> String| -> Json {
         top.rows
             .iter()
@@ -229,9 +223,14 @@ pub fn report(request: &Request) -> Result<String, Error> {
         }),
         "src_nets": labelled(ranked(&groupings[5], src_nets), &first),
         "dest_nets": labelled(ranked(&groupings[6], dest_nets), &first),
-        "reporter": reporter.map(|rows| labelled(Top::rank(&[], Metric::Bytes, rows, limit), &|k| {
-            match &k[0] { Value::Null => "(none)".to_string(), v => v.to_string() }
-        })),
+        // Only runs given --local-net write a `reporter` (docs/annotate.md): a
+        // split of records that all lack one says nothing, and the page says so.
+        "reporter": reporter
+            .map(|groups| Top::rank(&[], Metric::Bytes, groups, limit))
+            .filter(|top| top.rows.iter().any(|r| r.key.first().is_some_and(|v| *v != Value::Null)))
+            .map(|top| labelled(top, &|k| {
+                match &k[0] { Value::Null => "(none)".to_string(), v => v.to_string() }
+            })),
         "top": {
             "keys": top_table.keys,
             "metric": request.metric.name(),

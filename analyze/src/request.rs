@@ -89,8 +89,10 @@ impl Request {
             keys: p.keys.clone(),
             need: self.metric.need(),
         };
-        let (mut results, stats) = p.query.run(&p.inputs, &[grouping])?;
-        let groups = results.pop().unwrap_or_default();
-        Ok((Top::rank(&p.keys, self.metric, groups, self.limit), stats))
+        let (results, stats) = p.query.run(&p.inputs, &[grouping])?;
+        Ok((
+            Top::rank(&p.keys, self.metric, &results[0], self.limit),
+            stats,
+        ))
     }
 }

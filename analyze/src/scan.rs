@@ -41,8 +41,10 @@ use crate::{
 };
 
 /// Records per batch: large enough that per-batch work (a dictionary's
-/// mapping, a mask) is small beside per-record work.
-const BATCH_ROWS: usize = 64 * 1024;
+/// mapping, a mask) is small beside per-record work, small enough that a
+/// batch's columns and key words stay in the core's cache between the
+/// passes over them.
+const BATCH_ROWS: usize = 8 * 1024;
 
 /// Where batches go: one column per leaf asked for, in that order.
 pub trait Sink: Send {

@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value as Json};
 use crate::{
     field::{names, Key},
     filter::protocol_name,
-    group::Sums,
     query::Metric,
     value::Value,
 };
@@ -37,33 +36,56 @@ pub struct Top {
     pub total: u64,
 }
 
+/// Groups as ranking sees them: a figure per group, and a key decoded only
+/// for the groups that may be shown.
+pub trait Ranked {
+    /// Each group's figure of `metric`, with an id for [`Ranked::key`].
+    fn figures(&self, metric: Metric) -> Vec<(u64, usize)>;
+    /// The key of the group `id`.
+    fn key(&self, id: usize) -> Vec<Value>;
+}
+
 impl Top {
     /// Ranks `groups` by `metric`, keeping `limit` rows.
-    pub fn rank(
-        keys: &[Key],
-        metric: Metric,
-        groups: Vec<(Vec<Value>, Sums)>,
-        limit: usize,
-    ) -> Top {
-        let mut rows: Vec<Row> = groups
+    ///
+    /// The limit-th largest figure is found on the figures alone
+    /// (`select_nth_unstable`); only groups at or above it have their key
+    /// decoded and sorted, so ties at the cut still break by key.
+    pub fn rank(keys: &[Key], metric: Metric, groups: &impl Ranked, limit: usize) -> Top {
+        let mut figures = groups.figures(metric);
+        let total = figures.iter().map(|&(value, _)| value).sum();
+        let (mut other_groups, mut other_sum) = (0, 0);
+        if figures.len() > limit {
+            let cut = limit.checked_sub(1).map(|last| {
+                figures.select_nth_unstable_by(last, |a, b| b.0.cmp(&a.0));
+                figures[last].0
+            });
+            figures.retain(|&(value, _)| {
+                let shown = cut.is_some_and(|cut| value >= cut);
+                if !shown {
+                    other_groups += 1;
+                    other_sum += value;
+                }
+                shown
+            });
+        }
+        let mut rows: Vec<Row> = figures
             .into_iter()
-            .map(|(key, sums)| Row {
-                key,
-                value: metric.of(&sums),
+            .map(|(value, id)| Row {
+                key: groups.key(id),
+                value,
             })
             .collect();
-        let total = rows.iter().map(|r| r.value).sum();
-        let order = |a: &Row, b: &Row| (Reverse(a.value), &a.key).cmp(&(Reverse(b.value), &b.key));
-        if rows.len() > limit && limit > 0 {
-            rows.select_nth_unstable_by(limit - 1, order);
+        rows.sort_unstable_by(|a, b| (Reverse(a.value), &a.key).cmp(&(Reverse(b.value), &b.key)));
+        for row in rows.drain(limit.min(rows.len())..) {
+            other_groups += 1;
+            other_sum += row.value;
         }
-        let rest = rows.split_off(limit.min(rows.len()));
-        rows.sort_unstable_by(order);
         Top {
             keys: keys.iter().map(Key::name).collect(),
             metric,
             rows,
-            other: (!rest.is_empty()).then(|| (rest.len(), rest.iter().map(|r| r.value).sum())),
+            other: (other_groups > 0).then_some((other_groups, other_sum)),
             total,
         }
     }
@@ -235,7 +257,21 @@ fn share(value: u64, total: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::Catalog;
+    use crate::{field::Catalog, Sums};
+
+    /// Decoded rows, ranked as a table's groups are.
+    impl Ranked for Vec<(Vec<Value>, Sums)> {
+        fn figures(&self, metric: Metric) -> Vec<(u64, usize)> {
+            self.iter()
+                .enumerate()
+                .map(|(id, (_, sums))| (metric.of(sums), id))
+                .collect()
+        }
+
+        fn key(&self, id: usize) -> Vec<Value> {
+            self[id].0.clone()
+        }
+    }
 
     fn groups() -> Vec<(Vec<Value>, Sums)> {
         [("b", 10), ("a", 10), ("c", 30), ("d", 1)]
@@ -253,7 +289,7 @@ mod tests {
     #[test]
     fn ties_break_by_key_and_other_sums_the_rest() {
         let keys = [Key::parse("src_ip", &Catalog::default()).unwrap()];
-        let top = Top::rank(&keys, Metric::Bytes, groups(), 2);
+        let top = Top::rank(&keys, Metric::Bytes, &groups(), 2);
         let order: Vec<String> = top.rows.iter().map(|r| r.key[0].to_string()).collect();
         assert_eq!(order, ["c", "a"]);
         assert_eq!(top.other, Some((2, 11)));
