@@ -202,6 +202,11 @@ pub struct RunArgs {
     /// logs VM-to-VM traffic at both VMs (sums over records count it twice).
     #[arg(long = "report-both-ends")]
     pub report_both_ends: bool,
+    /// A CSV of your addresses (header: cidr, vm_name, project_id, zone, region,
+    /// vpc_name, subnetwork_name): fills src_instance, dest_instance, src_vpc,
+    /// dest_vpc; its CIDRs are local unless --local-net is given.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
 }
 
 /// `--compression` values (docs/cli.md).

@@ -159,3 +159,87 @@ fn top_and_report_split_parquet_records_by_reporter() {
     let data = &data[..data.find(']').unwrap()];
     assert!(data.contains("SRC") && data.contains("DEST"), "{data}");
 }
+
+const INVENTORY: &str = "cidr,vm_name,project_id,zone,region,vpc_name,subnetwork_name
+131.155.215.69,client-1,lab,europe-west4-a,europe-west4,lab-net,clients
+131.155.0.0/16,,,,,lab-net,
+";
+
+#[test]
+fn inventory_fills_the_ends_and_makes_its_rows_local() {
+    let dir = scratch("annotate-inventory");
+    let hosts = dir.join("hosts.csv");
+    std::fs::write(&hosts, INVENTORY).unwrap();
+    let capture = fixture(CAPTURE);
+    let records = replay(&[
+        capture.to_str().unwrap(),
+        "--inventory",
+        hosts.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        summary(&records),
+        [
+            row(CLIENT, I65, Some("SRC"), 60),
+            row(CLIENT, I70, Some("SRC"), 52),
+            row(SERVER, I70, Some("DEST"), 60),
+        ]
+    );
+    let client = serde_json::json!({
+        "vm_name": "client-1", "project_id": "lab", "zone": "europe-west4-a", "region": "europe-west4"
+    });
+    let client_vpc = serde_json::json!({"project_id": "lab", "vpc_name": "lab-net", "subnetwork_name": "clients"});
+    for r in &records {
+        let (near, far) = if r["connection"]["src_ip"] == CLIENT {
+            ("src", "dest")
+        } else {
+            ("dest", "src")
+        };
+        assert_eq!(r[format!("{near}_instance")], client, "{r}");
+        assert_eq!(r[format!("{near}_vpc")], client_vpc, "{r}");
+        // The server is in no row: nothing said of its end.
+        assert!(r.get(format!("{far}_instance")).is_none(), "{r}");
+        assert!(r.get(format!("{far}_vpc")).is_none(), "{r}");
+    }
+    // --local-net overrides the inventory's idea of local.
+    let records = replay(&[
+        capture.to_str().unwrap(),
+        "--inventory",
+        hosts.to_str().unwrap(),
+        "--local-net",
+        SERVER,
+    ]);
+    let reporters: Vec<_> = summary(&records).into_iter().map(|r| r.2).collect();
+    assert_eq!(
+        reporters,
+        [Some("DEST".into()), Some("DEST".into()), Some("SRC".into())]
+    );
+}
+
+#[test]
+fn a_bad_inventory_row_fails_before_any_packet_is_read() {
+    let dir = scratch("annotate-bad-inventory");
+    let hosts = dir.join("hosts.csv");
+    std::fs::write(&hosts, "cidr,vm_name\n10.0.0.1,a\n10.0.0.300,b\n").unwrap();
+    let out_file = dir.join("flows.json");
+    let capture = fixture(CAPTURE);
+    let out = mirrorflow(&[
+        "replay",
+        capture.to_str().unwrap(),
+        "--inventory",
+        hosts.to_str().unwrap(),
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(hosts.to_str().unwrap())
+            && stderr.contains("line 3, column 1 (cidr)")
+            && stderr.contains("'10.0.0.300'"),
+        "{stderr}"
+    );
+    assert!(
+        !out_file.exists(),
+        "no output for a run that could not start"
+    );
+}
