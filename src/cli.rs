@@ -207,6 +207,10 @@ pub struct RunArgs {
     /// dest_vpc; its CIDRs are local unless --local-net is given.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// A MaxMind DB (City or Country, and ASN; repeatable): fills src_location
+    /// and dest_location of ends that are not local.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
 }
 
 /// `--compression` values (docs/cli.md).

@@ -298,11 +298,8 @@ fn report(run: &RunArgs, mut outcome: pipeline::Outcome, counters: &Counters) ->
     })
 }
 
-/// The output of `-f`/`-o`, opened now so that an unwritable one fails
-/// before any packet is read. An IPFIX export's counters go to `counters`,
-/// for the statistics and the metrics.
-/// The annotator of `--local-net`, `--report-both-ends` and `--inventory`
-/// (docs/annotate.md), its files read before any packet is.
+/// The annotator of `--local-net`, `--report-both-ends`, `--inventory` and
+/// `--geoip` (docs/annotate.md), its files read before any packet is.
 fn annotator(run: &RunArgs) -> Result<Arc<export::Annotator>> {
     if run.report_both_ends && run.local_nets.is_empty() && run.inventory.is_none() {
         anyhow::bail!("--report-both-ends needs --local-net or --inventory: which ends are ours?");
@@ -312,10 +309,14 @@ fn annotator(run: &RunArgs) -> Result<Arc<export::Annotator>> {
             local_nets: run.local_nets.clone(),
             report_both_ends: run.report_both_ends,
             inventory: run.inventory.clone(),
+            geoip: run.geoip.clone(),
         },
     )?))
 }
 
+/// The output of `-f`/`-o`, opened now so that an unwritable one fails
+/// before any packet is read. An IPFIX export's counters go to `counters`,
+/// for the statistics and the metrics.
 fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Result<export::Sink> {
     let parquet_only = [
         ("--compression", run.compression.is_some()),
@@ -331,6 +332,7 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
         ("--local-net", !run.local_nets.is_empty()),
         ("--report-both-ends", run.report_both_ends),
         ("--inventory", run.inventory.is_some()),
+        ("--geoip", !run.geoip.is_empty()),
     ];
     let misplaced = |flags: &[(&'static str, bool)], format: &str| -> Result<()> {
         match flags.iter().find(|(_, given)| *given) {

@@ -100,6 +100,14 @@ pub enum Error {
         /// What the CSV reader said (with the line).
         source: csv::Error,
     },
+    /// A `--geoip` file could not be read as a MaxMind DB.
+    #[error("cannot read the MaxMind DB '{path}'")]
+    GeoIp {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader said.
+        source: maxminddb::MaxMindDbError,
+    },
     /// Records could not be assembled into Arrow arrays (a bug: the arrays do
     /// not match the schema).
     #[error("cannot build a batch of records")]
@@ -117,6 +125,7 @@ impl Error {
             | Error::Open { .. }
             | Error::Inventory { .. }
             | Error::InventoryRead { .. }
+            | Error::GeoIp { .. }
             | Error::Address { .. }
             | Error::Connect { .. }
             | Error::Mtu { .. }

@@ -20,7 +20,7 @@ use flowagg::{FlowKey, FlowRecord, ObservationPoint};
 
 use crate::{
     address,
-    annotate::{Annotation, Annotator, Reporter},
+    annotate::{Annotation, Annotator, Members, Reporter},
     decimal::number,
     schema,
     time::{render, TimeText, TEXT_LEN},
@@ -266,31 +266,40 @@ fn annotations(b: &mut Vec<u8>, reporter: Option<Reporter>, note: &Annotation) {
     object(b, schema::DEST_INSTANCE, note.dest.instance());
     object(b, schema::SRC_VPC, note.src.vpc());
     object(b, schema::DEST_VPC, note.dest.vpc());
+    object(b, schema::SRC_LOCATION, note.src.location());
+    object(b, schema::DEST_LOCATION, note.dest.location());
 }
 
-/// `,"field":{…}` of text members, `values` in the order of the field's
-/// children, absent ones left out; nothing when `values` is `None`.
-fn object<const K: usize>(
-    b: &mut Vec<u8>,
-    field: schema::Field,
-    values: Option<[&Option<String>; K]>,
-) {
-    let Some(values) = values else { return };
+/// `,"field":{…}`: its text members in the order of the field's children,
+/// then its number (the child after them), absent ones left out; nothing
+/// when `members` is `None`.
+fn object<const K: usize>(b: &mut Vec<u8>, field: schema::Field, members: Option<Members<K>>) {
+    let Some((text, asn)) = members else {
+        return;
+    };
     b.extend_from_slice(b",\"");
     b.extend_from_slice(field.name.as_bytes());
     b.extend_from_slice(b"\":{");
     let mut first = true;
-    for (child, value) in field.children().iter().zip(values) {
+    let mut member = |b: &mut Vec<u8>, child: &schema::Field| {
+        if !first {
+            b.push(b',');
+        }
+        first = false;
+        b.push(b'"');
+        b.extend_from_slice(child.name.as_bytes());
+        b.extend_from_slice(b"\":");
+    };
+    let children = field.children();
+    for (child, value) in children.iter().zip(text) {
         if let Some(value) = value {
-            if !first {
-                b.push(b',');
-            }
-            first = false;
-            b.push(b'"');
-            b.extend_from_slice(child.name.as_bytes());
-            b.extend_from_slice(b"\":");
+            member(b, child);
             serde_json::to_writer(&mut *b, value).expect("writing to a Vec");
         }
+    }
+    if let (Some(child), Some(value)) = (children.get(K), asn) {
+        member(b, child);
+        number(b, value);
     }
     b.push(b'}');
 }

@@ -8,7 +8,7 @@
 //! Fields added after the first files were written (`reporter`, …) come
 //! last, so the columns of older files keep their positions; readers of
 //! older files see the new fields as absent. Not yet here, because nothing
-//! produces them: `rtt_msec`, `src_location` and `dest_location`.
+//! produces it: `rtt_msec`.
 
 use std::sync::Arc;
 
@@ -267,6 +267,48 @@ pub const DEST_VPC: Field = Field::nullable(
     "the destination's VPC",
 );
 
+/// `continent` of `src_location` / `dest_location`.
+pub const CONTINENT: Field = Field::nullable(
+    "continent",
+    Kind::Utf8,
+    "continent, English name (`--geoip`)",
+);
+/// `country` of `src_location` / `dest_location`.
+pub const COUNTRY: Field = Field::nullable(
+    "country",
+    Kind::Utf8,
+    "ISO 3166-1 alpha-2 country code (`--geoip`)",
+);
+/// `region` of `src_location` / `dest_location`.
+pub const LOCATION_REGION: Field = Field::nullable(
+    "region",
+    Kind::Utf8,
+    "first subdivision (state, province), English name (`--geoip`)",
+);
+/// `city` of `src_location` / `dest_location`.
+pub const CITY: Field = Field::nullable("city", Kind::Utf8, "city, English name (`--geoip`)");
+/// `asn` of `src_location` / `dest_location`.
+pub const ASN: Field = Field::nullable(
+    "asn",
+    Kind::Int64,
+    "autonomous system number (`--geoip` ASN database)",
+);
+/// The fields of `src_location` / `dest_location`: GCP's
+/// `GeographicDetails` and its `asn`.
+pub const LOCATION_FIELDS: &[Field] = &[CONTINENT, COUNTRY, LOCATION_REGION, CITY, ASN];
+/// `src_location`.
+pub const SRC_LOCATION: Field = Field::nullable(
+    "src_location",
+    Kind::Struct(LOCATION_FIELDS),
+    "where a non-local source is",
+);
+/// `dest_location`.
+pub const DEST_LOCATION: Field = Field::nullable(
+    "dest_location",
+    Kind::Struct(LOCATION_FIELDS),
+    "where a non-local destination is",
+);
+
 /// The fields of a record, in order.
 pub const RECORD: &[Field] = &[
     CONNECTION,
@@ -288,6 +330,8 @@ pub const RECORD: &[Field] = &[
     DEST_INSTANCE,
     SRC_VPC,
     DEST_VPC,
+    SRC_LOCATION,
+    DEST_LOCATION,
 ];
 
 fn arrow_fields(fields: &[Field]) -> Fields {
@@ -375,15 +419,28 @@ mod tests {
             ("src_vpc.vpc_name", DataType::Utf8, true),
             ("src_vpc.subnetwork_name", DataType::Utf8, true),
             ("dest_vpc.subnetwork_name", DataType::Utf8, true),
+            ("src_location.continent", DataType::Utf8, true),
+            ("src_location.country", DataType::Utf8, true),
+            ("src_location.region", DataType::Utf8, true),
+            ("src_location.city", DataType::Utf8, true),
+            ("src_location.asn", DataType::Int64, true),
+            ("dest_location.asn", DataType::Int64, true),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");
         }
-        for name in ["src_instance", "dest_instance", "src_vpc", "dest_vpc"] {
+        for name in [
+            "src_instance",
+            "dest_instance",
+            "src_vpc",
+            "dest_vpc",
+            "src_location",
+            "dest_location",
+        ] {
             assert!(
                 schema.field_with_name(name).unwrap().is_nullable(),
                 "{name}"
             );
         }
-        assert_eq!(schema.fields().len(), 19);
+        assert_eq!(schema.fields().len(), 21);
     }
 }

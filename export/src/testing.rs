@@ -58,6 +58,7 @@ pub(crate) fn annotator(
         local_nets: local_nets.iter().map(|n| n.parse().unwrap()).collect(),
         report_both_ends,
         inventory: inventory.map(|_| path.clone()),
+        geoip: Vec::new(),
     });
     if inventory.is_some() {
         std::fs::remove_file(&path).unwrap();

@@ -1,23 +1,27 @@
 //! What a record says about its two ends beyond their addresses
 //! (docs/annotate.md): `reporter`, from the networks the user calls local
-//! (`--local-net`, `--report-both-ends`), and the VM and VPC of each end
-//! from an inventory (`--inventory`).
+//! (`--local-net`, `--report-both-ends`), the VM and VPC of each end
+//! from an inventory (`--inventory`), and where a non-local end is and its
+//! AS from MaxMind databases (`--geoip`).
 //!
 //! Annotation happens once per record as it is written, never per packet:
 //! the packet path pays nothing for it, and a run without these options pays
 //! one test per batch ([`Annotator::is_active`]). Lookups allocate nothing
 //! and never panic.
 
+mod geoip;
 mod inventory;
 mod nets;
 
 use std::{net::IpAddr, path::PathBuf};
 
 use flowagg::FlowKey;
+pub use geoip::Location;
 pub use inventory::{Host, Instance, Vpc};
 pub use ipnet::IpNet;
 
 use crate::Error;
+use geoip::GeoIp;
 use nets::Nets;
 
 /// Which end of a flow is "ours" (docs/record.md, `reporter`), as GCP names
@@ -63,6 +67,9 @@ pub struct AnnotateConfig {
     /// `--inventory`: a CSV of CIDRs and the VM and VPC of their addresses.
     /// Its CIDRs are the local networks when `local_nets` is empty.
     pub inventory: Option<PathBuf>,
+    /// `--geoip`: MaxMind DB files (City or Country, ASN), looked up in
+    /// this order for addresses that are not local.
+    pub geoip: Vec<PathBuf>,
 }
 
 /// The records one flow record is written as, and what they say of its
@@ -83,31 +90,48 @@ pub struct Annotation<'a> {
 pub struct End<'a> {
     /// The inventory row of the longest CIDR holding the address.
     pub host: Option<&'a Host>,
+    /// Where the address is, for an address that is not local.
+    pub location: Option<Location<'a>>,
 }
+
+/// The members of an annotation struct as the writers take them: its text
+/// sub-fields in the schema's order, then its number (`asn`), if it has one.
+pub type Members<'a, const K: usize> = ([Option<&'a str>; K], Option<u32>);
 
 impl<'a> End<'a> {
     /// `src_instance` / `dest_instance`: `vm_name`, `project_id`, `zone`,
-    /// `region`, in the order of the schema's `INSTANCE_FIELDS`.
-    pub fn instance(&self) -> Option<[&'a Option<String>; 4]> {
+    /// `region` (the schema's `INSTANCE_FIELDS`).
+    pub fn instance(&self) -> Option<Members<'a, 4>> {
         let i = self.host?.instance.as_ref()?;
-        Some([&i.vm_name, &i.project_id, &i.zone, &i.region])
+        let text = [&i.vm_name, &i.project_id, &i.zone, &i.region].map(|t| t.as_deref());
+        Some((text, None))
     }
 
-    /// `src_vpc` / `dest_vpc`: `project_id`, `vpc_name`,
-    /// `subnetwork_name`, in the order of the schema's `VPC_FIELDS`.
-    pub fn vpc(&self) -> Option<[&'a Option<String>; 3]> {
+    /// `src_vpc` / `dest_vpc`: `project_id`, `vpc_name`, `subnetwork_name`
+    /// (the schema's `VPC_FIELDS`).
+    pub fn vpc(&self) -> Option<Members<'a, 3>> {
         let v = self.host?.vpc.as_ref()?;
-        Some([&v.project_id, &v.vpc_name, &v.subnetwork_name])
+        let text = [&v.project_id, &v.vpc_name, &v.subnetwork_name].map(|t| t.as_deref());
+        Some((text, None))
+    }
+
+    /// `src_location` / `dest_location`: `continent`, `country`, `region`,
+    /// `city`, then `asn` (the schema's `LOCATION_FIELDS`).
+    pub fn location(&self) -> Option<Members<'a, 4>> {
+        let l = self.location?;
+        Some(([l.continent, l.country, l.region, l.city], l.asn))
     }
 }
 
 /// Annotates records from the configured networks and files. The default
-/// annotates nothing ([`Annotator::is_active`] is false).
-#[derive(Debug, Clone, Default)]
+/// annotates nothing ([`Annotator::is_active`] is false). Shared between
+/// writers in an `Arc`, not cloned: its tables and databases are large.
+#[derive(Debug, Default)]
 pub struct Annotator {
     local: Nets<()>,
     both_ends: bool,
     inventory: Nets<Host>,
+    geoip: GeoIp,
 }
 
 impl Annotator {
@@ -116,6 +140,7 @@ impl Annotator {
     pub fn load(config: &AnnotateConfig) -> Result<Self, Error> {
         let mut annotator = Annotator {
             both_ends: config.report_both_ends,
+            geoip: GeoIp::open(&config.geoip)?,
             ..Annotator::default()
         };
         for net in &config.local_nets {
@@ -137,16 +162,17 @@ impl Annotator {
     /// Whether any record gets an annotation; when not, writers skip
     /// [`Annotator::annotate`] and write every record once, as before.
     pub fn is_active(&self) -> bool {
-        !self.local.is_empty() || !self.inventory.is_empty()
+        !self.local.is_empty() || !self.inventory.is_empty() || !self.geoip.is_empty()
     }
 
     /// The annotation of a record of `key`.
     pub fn annotate(&self, key: &FlowKey) -> Annotation<'_> {
         let (src, dest) = (key.src_ip(), key.dst_ip());
+        let (src_local, dest_local) = (self.is_local(src), self.is_local(dest));
         Annotation {
-            reporters: reporters(self.is_local(src), self.is_local(dest), self.both_ends),
-            src: self.end(src),
-            dest: self.end(dest),
+            reporters: reporters(src_local, dest_local, self.both_ends),
+            src: self.end(src, src_local),
+            dest: self.end(dest, dest_local),
         }
     }
 
@@ -154,9 +180,13 @@ impl Annotator {
         self.local.lookup(addr).is_some()
     }
 
-    fn end(&self, addr: IpAddr) -> End<'_> {
+    /// An end; only a non-local one is looked up in the GeoIP databases:
+    /// a local address's place is the user's own (issue 17), and private
+    /// ranges have none.
+    fn end(&self, addr: IpAddr, local: bool) -> End<'_> {
         End {
             host: self.inventory.lookup(addr),
+            location: if local { None } else { self.geoip.lookup(addr) },
         }
     }
 }
@@ -232,7 +262,7 @@ mod tests {
     fn each_end_gets_its_longest_inventory_row() {
         let a = with_inventory("ends", HOSTS, &[]);
         let vm = |addr: &str| {
-            let end = a.end(addr.parse().unwrap());
+            let end = a.end(addr.parse().unwrap(), true);
             end.host
                 .and_then(|h| h.instance.as_ref())
                 .and_then(|i| i.vm_name.clone())
@@ -241,6 +271,34 @@ mod tests {
         assert_eq!(vm("::ffff:10.1.2.3").as_deref(), Some("web-1"));
         assert_eq!(vm("10.1.2.4").as_deref(), Some("any"));
         assert_eq!(vm("192.0.2.1"), None);
+    }
+
+    #[test]
+    #[ignore = "needs python3's mmdb-writer: scripts/test.sh runs it"]
+    fn geoip_locates_only_the_ends_that_are_not_local() {
+        let dir = geoip::tests::databases("annotator");
+        let a = Annotator::load(&AnnotateConfig {
+            local_nets: vec!["10.0.0.0/8".parse().unwrap()],
+            geoip: vec![dir.join("city.mmdb"), dir.join("asn.mmdb")],
+            ..AnnotateConfig::default()
+        })
+        .unwrap();
+        // 10.0.0.1 is in the databases (Frankfurt) but local: not looked up.
+        let local = a.end("10.0.0.1".parse().unwrap(), true);
+        assert_eq!(local.location, None);
+        let far = a.end("203.0.113.9".parse().unwrap(), false);
+        let (text, asn) = far.location().unwrap();
+        assert_eq!(
+            text,
+            [
+                Some("Oceania"),
+                Some("AU"),
+                Some("New South Wales"),
+                Some("Sydney")
+            ]
+        );
+        assert_eq!(asn, Some(64500));
+        assert_eq!(a.end("198.51.100.1".parse().unwrap(), false).location, None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use flowagg::FlowRecord;
 
 use crate::{
     address,
-    annotate::{Annotation, Annotator, Reporter},
+    annotate::{Annotation, Annotator, Members, Reporter},
     schema, RunInfo,
 };
 
@@ -191,43 +191,51 @@ impl Columns {
                     )),
                     None => new_null_array(&schema::REPORTER.data_type(), n),
                 },
-                text_struct(schema::SRC_INSTANCE, notes, n, |a| a.src.instance())?,
-                text_struct(schema::DEST_INSTANCE, notes, n, |a| a.dest.instance())?,
-                text_struct(schema::SRC_VPC, notes, n, |a| a.src.vpc())?,
-                text_struct(schema::DEST_VPC, notes, n, |a| a.dest.vpc())?,
+                annotation_struct(schema::SRC_INSTANCE, notes, n, |a| a.src.instance())?,
+                annotation_struct(schema::DEST_INSTANCE, notes, n, |a| a.dest.instance())?,
+                annotation_struct(schema::SRC_VPC, notes, n, |a| a.src.vpc())?,
+                annotation_struct(schema::DEST_VPC, notes, n, |a| a.dest.vpc())?,
+                annotation_struct(schema::SRC_LOCATION, notes, n, |a| a.src.location())?,
+                annotation_struct(schema::DEST_LOCATION, notes, n, |a| a.dest.location())?,
             ],
         )
     }
 }
 
-/// An annotation struct column of `K` text children (`field`'s), from what
-/// `values` picks of each row's annotation: a row is null where it picks
-/// nothing, and so are its children there; every row is null when the run
-/// does not annotate.
-fn text_struct<'a, const K: usize>(
+/// An annotation struct column (`field`) from what `members` picks of each
+/// row's annotation: its `K` text children, then the number child after them
+/// if the field has one (`asn`). A row is null where nothing is picked, and
+/// so are its children there; every row is null when the run does not
+/// annotate.
+fn annotation_struct<'a, const K: usize>(
     field: schema::Field,
     notes: Option<&[(Option<Reporter>, Annotation<'a>)]>,
     n: usize,
-    values: impl Fn(&Annotation<'a>) -> Option<[&'a Option<String>; K]>,
+    members: impl Fn(&Annotation<'a>) -> Option<Members<'a, K>>,
 ) -> Result<ArrayRef, ArrowError> {
-    const NONE: &Option<String> = &None;
     let Some(notes) = notes else {
         return Ok(new_null_array(&field.data_type(), n));
     };
-    let mut children: [StringBuilder; K] =
+    let mut text: [StringBuilder; K] =
         std::array::from_fn(|_| StringBuilder::with_capacity(n, n * 8));
+    let mut numbers = Vec::with_capacity(n);
     let mut valid = NullBufferBuilder::new(n);
     for (_, note) in notes {
-        let row = values(note);
+        let row = members(note);
         valid.append(row.is_some());
-        for (child, value) in children.iter_mut().zip(row.unwrap_or([NONE; K])) {
-            child.append_option(value.as_deref());
+        let (values, number) = row.unwrap_or(([None; K], None));
+        for (child, value) in text.iter_mut().zip(values) {
+            child.append_option(value);
         }
+        numbers.push(number.map(i64::from));
     }
-    let children = children
+    let mut children: Vec<ArrayRef> = text
         .iter_mut()
         .map(|c| Arc::new(c.finish()) as ArrayRef)
         .collect();
+    if field.children().len() > K {
+        children.push(Arc::new(Int64Array::from(numbers)));
+    }
     Ok(Arc::new(StructArray::try_new(
         field.arrow_children(),
         children,
@@ -292,6 +300,8 @@ mod tests {
             schema::DEST_INSTANCE,
             schema::SRC_VPC,
             schema::DEST_VPC,
+            schema::SRC_LOCATION,
+            schema::DEST_LOCATION,
         ] {
             let column = batch.column_by_name(field.name).unwrap();
             assert_eq!(column.null_count(), 2, "{}", field.name);
