@@ -7,7 +7,8 @@
 #                             chromium (the report test)
 #                             (Spark), the five compressors, nfdump and pmacct
 #                             (IPFIX collectors), and the Python packages
-#                             duckdb, pyarrow, pyspark and chdb (pinned)
+#                             duckdb, pyarrow, pyspark and chdb (pinned),
+#                             mmdb-writer (pinned, for the GeoIP tests)
 set -eu
 
 packages=libpcap-dev
@@ -61,4 +62,6 @@ if [ "${1:-}" = test ]; then
     # Versions the interop test was checked with. As root they go to the
     # system's site-packages, as a user to ~/.local.
     python3 -m pip install -q --break-system-packages duckdb==2.0.1 pyarrow==26.0.1 pyspark==4.3.0 chdb==4.4.0
+    # The GeoIP tests build their own small MaxMind DBs (tests/fixtures/make_mmdb.py).
+    python3 -m pip install -q --break-system-packages mmdb-writer==0.2.7
 fi

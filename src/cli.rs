@@ -202,6 +202,15 @@ pub struct RunArgs {
     /// logs VM-to-VM traffic at both VMs (sums over records count it twice).
     #[arg(long = "report-both-ends")]
     pub report_both_ends: bool,
+    /// A CSV of your addresses (header: cidr, vm_name, project_id, zone, region,
+    /// vpc_name, subnetwork_name): fills src_instance, dest_instance, src_vpc,
+    /// dest_vpc; its CIDRs are local unless --local-net is given.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// A MaxMind DB (City or Country, and ASN; repeatable): fills src_location
+    /// and dest_location of ends that are not local.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
 }
 
 /// `--compression` values (docs/cli.md).

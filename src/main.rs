@@ -298,21 +298,25 @@ fn report(run: &RunArgs, mut outcome: pipeline::Outcome, counters: &Counters) ->
     })
 }
 
+/// The annotator of `--local-net`, `--report-both-ends`, `--inventory` and
+/// `--geoip` (docs/annotate.md), its files read before any packet is.
+fn annotator(run: &RunArgs) -> Result<Arc<export::Annotator>> {
+    if run.report_both_ends && run.local_nets.is_empty() && run.inventory.is_none() {
+        anyhow::bail!("--report-both-ends needs --local-net or --inventory: which ends are ours?");
+    }
+    Ok(Arc::new(export::Annotator::load(
+        &export::AnnotateConfig {
+            local_nets: run.local_nets.clone(),
+            report_both_ends: run.report_both_ends,
+            inventory: run.inventory.clone(),
+            geoip: run.geoip.clone(),
+        },
+    )?))
+}
+
 /// The output of `-f`/`-o`, opened now so that an unwritable one fails
 /// before any packet is read. An IPFIX export's counters go to `counters`,
 /// for the statistics and the metrics.
-/// The annotator of `--local-net` and `--report-both-ends`
-/// (docs/annotate.md), built before any packet is read.
-fn annotator(run: &RunArgs) -> Result<Arc<export::Annotator>> {
-    if run.report_both_ends && run.local_nets.is_empty() {
-        anyhow::bail!("--report-both-ends needs --local-net: which ends are ours?");
-    }
-    Ok(Arc::new(export::Annotator::new(&export::AnnotateConfig {
-        local_nets: run.local_nets.clone(),
-        report_both_ends: run.report_both_ends,
-    })))
-}
-
 fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Result<export::Sink> {
     let parquet_only = [
         ("--compression", run.compression.is_some()),
@@ -327,6 +331,8 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
     let annotating = [
         ("--local-net", !run.local_nets.is_empty()),
         ("--report-both-ends", run.report_both_ends),
+        ("--inventory", run.inventory.is_some()),
+        ("--geoip", !run.geoip.is_empty()),
     ];
     let misplaced = |flags: &[(&'static str, bool)], format: &str| -> Result<()> {
         match flags.iter().find(|(_, given)| *given) {

@@ -72,6 +72,42 @@ pub enum Error {
         /// The size asked for.
         mtu: usize,
     },
+    /// A file the run reads (`--inventory`, `--geoip`) could not be opened.
+    #[error("cannot open '{path}'")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A row of the `--inventory` file is not one mirrorflow can use.
+    #[error("'{path}' line {line}, column {column}: {reason}")]
+    Inventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// The line of the row (1 is the header).
+        line: u64,
+        /// The column, by number and name.
+        column: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The `--inventory` file could not be read as CSV (I/O, not UTF-8).
+    #[error("cannot read the inventory '{path}'")]
+    InventoryRead {
+        /// The inventory file.
+        path: PathBuf,
+        /// What the CSV reader said (with the line).
+        source: csv::Error,
+    },
+    /// A `--geoip` file could not be read as a MaxMind DB.
+    #[error("cannot read the MaxMind DB '{path}'")]
+    GeoIp {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader said.
+        source: maxminddb::MaxMindDbError,
+    },
     /// Records could not be assembled into Arrow arrays (a bug: the arrays do
     /// not match the schema).
     #[error("cannot build a batch of records")]
@@ -86,6 +122,10 @@ impl Error {
                 source.kind() == io::ErrorKind::BrokenPipe
             }
             Error::Create { .. }
+            | Error::Open { .. }
+            | Error::Inventory { .. }
+            | Error::InventoryRead { .. }
+            | Error::GeoIp { .. }
             | Error::Address { .. }
             | Error::Connect { .. }
             | Error::Mtu { .. }

@@ -20,7 +20,7 @@ use flowagg::{FlowKey, FlowRecord, ObservationPoint};
 
 use crate::{
     address,
-    annotate::{Annotator, Reporter},
+    annotate::{Annotation, Annotator, Members, Reporter},
     decimal::number,
     schema,
     time::{render, TimeText, TEXT_LEN},
@@ -98,7 +98,7 @@ impl<W: Write> NdjsonWriter<W> {
                 Some(annotator) => {
                     let note = annotator.annotate(&record.key);
                     for &reporter in note.reporters {
-                        self.lines.encode(record, reporter);
+                        self.lines.encode(record, Some((reporter, &note)));
                     }
                 }
                 None => self.lines.encode(record, None),
@@ -164,8 +164,9 @@ impl Lines {
         }
     }
 
-    /// Encodes `r` as one line, with this line's `reporter` if any.
-    fn encode(&mut self, r: &FlowRecord, reporter: Option<Reporter>) {
+    /// Encodes `r` as one line, with this line's `reporter` and the
+    /// record's annotation when the run annotates.
+    fn encode(&mut self, r: &FlowRecord, note: Option<(Option<Reporter>, &Annotation)>) {
         let b = &mut self.buf;
         connection(b, &r.key);
         b.extend_from_slice(text!(",\"", START_TIME, "\":\""));
@@ -193,10 +194,8 @@ impl Lines {
         if r.partial {
             b.extend_from_slice(text!(",\"", PARTIAL, "\":true"));
         }
-        if let Some(reporter) = reporter {
-            b.extend_from_slice(text!(",\"", REPORTER, "\":\""));
-            b.extend_from_slice(reporter.name().as_bytes());
-            b.push(b'"');
+        if let Some((reporter, note)) = note {
+            annotations(b, reporter, note);
         }
         b.extend_from_slice(&self.tail);
     }
@@ -253,6 +252,58 @@ fn mirror(b: &mut Vec<u8>, point: &ObservationPoint) {
     b.push(b'}');
 }
 
+/// `,"reporter":…` and the annotation objects of one line, each left out
+/// when absent (docs/annotate.md). Not on the path of a run without
+/// annotations, so it may take its text from the schema at run time and
+/// escape the inventory's text through serde_json.
+fn annotations(b: &mut Vec<u8>, reporter: Option<Reporter>, note: &Annotation) {
+    if let Some(reporter) = reporter {
+        b.extend_from_slice(text!(",\"", REPORTER, "\":\""));
+        b.extend_from_slice(reporter.name().as_bytes());
+        b.push(b'"');
+    }
+    object(b, schema::SRC_INSTANCE, note.src.instance());
+    object(b, schema::DEST_INSTANCE, note.dest.instance());
+    object(b, schema::SRC_VPC, note.src.vpc());
+    object(b, schema::DEST_VPC, note.dest.vpc());
+    object(b, schema::SRC_LOCATION, note.src.location());
+    object(b, schema::DEST_LOCATION, note.dest.location());
+}
+
+/// `,"field":{…}`: its text members in the order of the field's children,
+/// then its number (the child after them), absent ones left out; nothing
+/// when `members` is `None`.
+fn object<const K: usize>(b: &mut Vec<u8>, field: schema::Field, members: Option<Members<K>>) {
+    let Some((text, asn)) = members else {
+        return;
+    };
+    b.extend_from_slice(b",\"");
+    b.extend_from_slice(field.name.as_bytes());
+    b.extend_from_slice(b"\":{");
+    let mut first = true;
+    let mut member = |b: &mut Vec<u8>, child: &schema::Field| {
+        if !first {
+            b.push(b',');
+        }
+        first = false;
+        b.push(b'"');
+        b.extend_from_slice(child.name.as_bytes());
+        b.extend_from_slice(b"\":");
+    };
+    let children = field.children();
+    for (child, value) in children.iter().zip(text) {
+        if let Some(value) = value {
+            member(b, child);
+            serde_json::to_writer(&mut *b, value).expect("writing to a Vec");
+        }
+    }
+    if let (Some(child), Some(value)) = (children.get(K), asn) {
+        member(b, child);
+        number(b, value);
+    }
+    b.push(b'}');
+}
+
 /// An address and its closing quote.
 #[inline]
 fn ip(b: &mut Vec<u8>, addr: IpAddr) {
@@ -270,6 +321,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::testing::annotated_run;
     use crate::time::tests::{by_time, timestamp};
 
     /// A record built from a decoded packet, so that the key is a real one.
@@ -372,26 +424,29 @@ mod tests {
         assert_eq!(got, want);
     }
 
-    /// A run annotating with these local networks (docs/annotate.md).
-    fn annotating(local_nets: &[&str], report_both_ends: bool) -> RunInfo {
-        let config = crate::AnnotateConfig {
-            local_nets: local_nets.iter().map(|n| n.parse().unwrap()).collect(),
-            report_both_ends,
-        };
-        RunInfo {
-            annotator: Arc::new(Annotator::new(&config)),
-            ..RunInfo::default()
-        }
+    #[test]
+    fn inventory_fills_instance_and_vpc_objects_of_each_end() {
+        let r = crate::testing::record_10_0_0_1_to_2();
+        let hosts = "cidr,vm_name,project_id,zone,region,vpc_name,subnetwork_name\n\
+                     10.0.0.1,\"web \"\"1\"\"\",shop,eu-b,eu,,\n\
+                     10.0.0.0/24,,,,,prod,\n";
+        let got = line(
+            &r,
+            annotated_run("ndjson-inventory", &[], false, Some(hosts)),
+        );
+        assert_eq!(got["reporter"], "SRC");
+        assert_eq!(
+            got["src_instance"],
+            json!({"vm_name": "web \"1\"", "project_id": "shop", "zone": "eu-b", "region": "eu"})
+        );
+        assert_eq!(got["src_vpc"], json!({"project_id": "shop"}));
+        assert!(got.get("dest_instance").is_none(), "{got}");
+        assert_eq!(got["dest_vpc"], json!({"vpc_name": "prod"}));
     }
 
     #[test]
     fn reporter_is_the_local_end_and_both_ends_give_two_lines() {
-        let mut packet = Vec::new();
-        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(5353, 53)
-            .write(&mut packet, &[])
-            .unwrap();
-        let r = record(&packet, capture::LinkType::RAW, ObservationPoint::default());
+        let r = crate::testing::record_10_0_0_1_to_2();
         let reporters = |run: RunInfo| -> Vec<Option<String>> {
             let mut w = NdjsonWriter::new(Vec::new(), run);
             w.write(std::slice::from_ref(&r)).unwrap();
@@ -416,16 +471,25 @@ mod tests {
         let src = Some("SRC".to_owned());
         let dest = Some("DEST".to_owned());
         assert_eq!(
-            reporters(annotating(&["10.0.0.1/32"], false)),
+            reporters(annotated_run("ndjson", &["10.0.0.1/32"], false, None)),
             [src.clone()]
         );
         assert_eq!(
-            reporters(annotating(&["10.0.0.2/32"], true)),
+            reporters(annotated_run("ndjson", &["10.0.0.2/32"], true, None)),
             [dest.clone()]
         );
-        assert_eq!(reporters(annotating(&["10.0.0.0/8"], false)), [src.clone()]);
-        assert_eq!(reporters(annotating(&["10.0.0.0/8"], true)), [src, dest]);
-        assert_eq!(reporters(annotating(&["192.168.0.0/16"], true)), [None]);
+        assert_eq!(
+            reporters(annotated_run("ndjson", &["10.0.0.0/8"], false, None)),
+            [src.clone()]
+        );
+        assert_eq!(
+            reporters(annotated_run("ndjson", &["10.0.0.0/8"], true, None)),
+            [src, dest]
+        );
+        assert_eq!(
+            reporters(annotated_run("ndjson", &["192.168.0.0/16"], true, None)),
+            [None]
+        );
         assert_eq!(reporters(RunInfo::default()), [None]);
     }
 

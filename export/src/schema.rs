@@ -8,7 +8,7 @@
 //! Fields added after the first files were written (`reporter`, …) come
 //! last, so the columns of older files keep their positions; readers of
 //! older files see the new fields as absent. Not yet here, because nothing
-//! produces them: `rtt_msec` and the annotation structs (`src_instance`, …).
+//! produces it: `rtt_msec`.
 
 use std::sync::Arc;
 
@@ -228,6 +228,87 @@ pub const REPORTER: Field = Field::nullable(
     "SRC or DEST: which end is local (`--local-net`); absent when neither",
 );
 
+/// `vm_name` of `src_instance` / `dest_instance`.
+pub const VM_NAME: Field = Field::nullable("vm_name", Kind::Utf8, "the VM's name (`--inventory`)");
+/// `project_id` of the instance and VPC structs.
+pub const PROJECT_ID: Field =
+    Field::nullable("project_id", Kind::Utf8, "the project (`--inventory`)");
+/// `zone` of `src_instance` / `dest_instance`.
+pub const ZONE: Field = Field::nullable("zone", Kind::Utf8, "the VM's zone (`--inventory`)");
+/// `region` of `src_instance` / `dest_instance`.
+pub const REGION: Field = Field::nullable("region", Kind::Utf8, "the VM's region (`--inventory`)");
+/// The fields of `src_instance` / `dest_instance`, GCP's `InstanceDetails`.
+pub const INSTANCE_FIELDS: &[Field] = &[VM_NAME, PROJECT_ID, ZONE, REGION];
+/// `src_instance`.
+pub const SRC_INSTANCE: Field = Field::nullable(
+    "src_instance",
+    Kind::Struct(INSTANCE_FIELDS),
+    "the source's VM",
+);
+/// `dest_instance`.
+pub const DEST_INSTANCE: Field = Field::nullable(
+    "dest_instance",
+    Kind::Struct(INSTANCE_FIELDS),
+    "the destination's VM",
+);
+/// `vpc_name` of `src_vpc` / `dest_vpc`.
+pub const VPC_NAME: Field = Field::nullable("vpc_name", Kind::Utf8, "the VPC (`--inventory`)");
+/// `subnetwork_name` of `src_vpc` / `dest_vpc`.
+pub const SUBNETWORK_NAME: Field =
+    Field::nullable("subnetwork_name", Kind::Utf8, "the subnet (`--inventory`)");
+/// The fields of `src_vpc` / `dest_vpc`, GCP's `VpcDetails`.
+pub const VPC_FIELDS: &[Field] = &[PROJECT_ID, VPC_NAME, SUBNETWORK_NAME];
+/// `src_vpc`.
+pub const SRC_VPC: Field = Field::nullable("src_vpc", Kind::Struct(VPC_FIELDS), "the source's VPC");
+/// `dest_vpc`.
+pub const DEST_VPC: Field = Field::nullable(
+    "dest_vpc",
+    Kind::Struct(VPC_FIELDS),
+    "the destination's VPC",
+);
+
+/// `continent` of `src_location` / `dest_location`.
+pub const CONTINENT: Field = Field::nullable(
+    "continent",
+    Kind::Utf8,
+    "continent, English name (`--geoip`)",
+);
+/// `country` of `src_location` / `dest_location`.
+pub const COUNTRY: Field = Field::nullable(
+    "country",
+    Kind::Utf8,
+    "ISO 3166-1 alpha-2 country code (`--geoip`)",
+);
+/// `region` of `src_location` / `dest_location`.
+pub const LOCATION_REGION: Field = Field::nullable(
+    "region",
+    Kind::Utf8,
+    "first subdivision (state, province), English name (`--geoip`)",
+);
+/// `city` of `src_location` / `dest_location`.
+pub const CITY: Field = Field::nullable("city", Kind::Utf8, "city, English name (`--geoip`)");
+/// `asn` of `src_location` / `dest_location`.
+pub const ASN: Field = Field::nullable(
+    "asn",
+    Kind::Int64,
+    "autonomous system number (`--geoip` ASN database)",
+);
+/// The fields of `src_location` / `dest_location`: GCP's
+/// `GeographicDetails` and its `asn`.
+pub const LOCATION_FIELDS: &[Field] = &[CONTINENT, COUNTRY, LOCATION_REGION, CITY, ASN];
+/// `src_location`.
+pub const SRC_LOCATION: Field = Field::nullable(
+    "src_location",
+    Kind::Struct(LOCATION_FIELDS),
+    "where a non-local source is",
+);
+/// `dest_location`.
+pub const DEST_LOCATION: Field = Field::nullable(
+    "dest_location",
+    Kind::Struct(LOCATION_FIELDS),
+    "where a non-local destination is",
+);
+
 /// The fields of a record, in order.
 pub const RECORD: &[Field] = &[
     CONNECTION,
@@ -245,6 +326,12 @@ pub const RECORD: &[Field] = &[
     SAMPLING,
     PARTIAL,
     REPORTER,
+    SRC_INSTANCE,
+    DEST_INSTANCE,
+    SRC_VPC,
+    DEST_VPC,
+    SRC_LOCATION,
+    DEST_LOCATION,
 ];
 
 fn arrow_fields(fields: &[Field]) -> Fields {
@@ -322,9 +409,38 @@ mod tests {
             // Not a GCP field: issue 8's flag for --max-flows.
             ("partial", DataType::Boolean, false),
             ("reporter", DataType::Utf8, true),
+            ("src_instance.vm_name", DataType::Utf8, true),
+            ("src_instance.project_id", DataType::Utf8, true),
+            ("src_instance.zone", DataType::Utf8, true),
+            ("src_instance.region", DataType::Utf8, true),
+            ("dest_instance.vm_name", DataType::Utf8, true),
+            ("dest_instance.region", DataType::Utf8, true),
+            ("src_vpc.project_id", DataType::Utf8, true),
+            ("src_vpc.vpc_name", DataType::Utf8, true),
+            ("src_vpc.subnetwork_name", DataType::Utf8, true),
+            ("dest_vpc.subnetwork_name", DataType::Utf8, true),
+            ("src_location.continent", DataType::Utf8, true),
+            ("src_location.country", DataType::Utf8, true),
+            ("src_location.region", DataType::Utf8, true),
+            ("src_location.city", DataType::Utf8, true),
+            ("src_location.asn", DataType::Int64, true),
+            ("dest_location.asn", DataType::Int64, true),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");
         }
-        assert_eq!(schema.fields().len(), 15);
+        for name in [
+            "src_instance",
+            "dest_instance",
+            "src_vpc",
+            "dest_vpc",
+            "src_location",
+            "dest_location",
+        ] {
+            assert!(
+                schema.field_with_name(name).unwrap().is_nullable(),
+                "{name}"
+            );
+        }
+        assert_eq!(schema.fields().len(), 21);
     }
 }

@@ -38,3 +38,54 @@ pub(crate) fn record_of(
         partial: false,
     }
 }
+
+/// An annotator of `local_nets`, `--report-both-ends` and, when given, an
+/// inventory file of this text (written to a scratch file named for `test`).
+pub(crate) fn annotator(
+    test: &str,
+    local_nets: &[&str],
+    report_both_ends: bool,
+    inventory: Option<&str>,
+) -> crate::Annotator {
+    let path = std::env::temp_dir().join(format!(
+        "mirrorflow-export-{}-{test}.csv",
+        std::process::id()
+    ));
+    if let Some(text) = inventory {
+        std::fs::write(&path, text).unwrap();
+    }
+    let annotator = crate::Annotator::load(&crate::AnnotateConfig {
+        local_nets: local_nets.iter().map(|n| n.parse().unwrap()).collect(),
+        report_both_ends,
+        inventory: inventory.map(|_| path.clone()),
+        geoip: Vec::new(),
+    });
+    if inventory.is_some() {
+        std::fs::remove_file(&path).unwrap();
+    }
+    annotator.unwrap()
+}
+
+/// A run annotating as [`annotator`] does.
+pub(crate) fn annotated_run(
+    test: &str,
+    local_nets: &[&str],
+    report_both_ends: bool,
+    inventory: Option<&str>,
+) -> crate::RunInfo {
+    crate::RunInfo {
+        annotator: std::sync::Arc::new(annotator(test, local_nets, report_both_ends, inventory)),
+        ..crate::RunInfo::default()
+    }
+}
+
+/// The record of UDP from 10.0.0.1:5353 to 10.0.0.2:53, as [`record_of`]
+/// makes it: two ends of one /8, for the annotation tests.
+pub(crate) fn record_10_0_0_1_to_2() -> FlowRecord {
+    let mut packet = Vec::new();
+    etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(5353, 53)
+        .write(&mut packet, &[])
+        .unwrap();
+    record_of(&packet, LinkType::RAW, ObservationPoint::default())
+}

@@ -101,6 +101,10 @@ def check(engine, got, want):
         sys.exit(f"{engine}: got {got}\n  expected {want}")
 
 
+INSTANCE_DUCKDB = 'STRUCT(vm_name VARCHAR, project_id VARCHAR, "zone" VARCHAR, region VARCHAR)'
+VPC_DUCKDB = "STRUCT(project_id VARCHAR, vpc_name VARCHAR, subnetwork_name VARCHAR)"
+LOCATION_DUCKDB = "STRUCT(continent VARCHAR, country VARCHAR, region VARCHAR, city VARCHAR, asn BIGINT)"
+
 # ---- DuckDB ----------------------------------------------------------------
 con = duckdb.connect()
 glob = os.path.join(out, "**", "*.parquet")
@@ -125,6 +129,13 @@ check(
         "sampling": "STRUCT(flow_rate DOUBLE, packet_rate DOUBLE)",
         "partial": "BOOLEAN",
         "reporter": "VARCHAR",
+        # DuckDB quotes "zone", a keyword of its own.
+        "src_instance": INSTANCE_DUCKDB,
+        "dest_instance": INSTANCE_DUCKDB,
+        "src_vpc": VPC_DUCKDB,
+        "dest_vpc": VPC_DUCKDB,
+        "src_location": LOCATION_DUCKDB,
+        "dest_location": LOCATION_DUCKDB,
         "date": "DATE",
         # DuckDB keeps a zero-padded partition value as text (hour=07);
         # hive_types={'hour': 'INTEGER'} reads it as a number.
@@ -174,6 +185,13 @@ want_schema = {
     ]),
     "partial": pa.bool_(),
     "reporter": pa.string(),
+    **{end + "_instance": pa.struct([pa.field(n, pa.string()) for n in ("vm_name", "project_id", "zone", "region")])
+       for end in ("src", "dest")},
+    **{end + "_vpc": pa.struct([pa.field(n, pa.string()) for n in ("project_id", "vpc_name", "subnetwork_name")])
+       for end in ("src", "dest")},
+    **{end + "_location": pa.struct([pa.field(n, pa.string()) for n in ("continent", "country", "region", "city")]
+                                    + [pa.field("asn", pa.int64())])
+       for end in ("src", "dest")},
 }
 got_schema = {f.name: f.type for f in dataset.schema if f.name not in ("date", "hour")}
 check("pyarrow types", got_schema, want_schema)
@@ -253,6 +271,13 @@ try:
             "sampling": S(("flow_rate", T.DoubleType(), False), ("packet_rate", T.DoubleType(), False)),
             "partial": T.BooleanType(),
             "reporter": T.StringType(),
+            **{end + "_instance": S(*((n, T.StringType(), True) for n in ("vm_name", "project_id", "zone", "region")))
+               for end in ("src", "dest")},
+            **{end + "_vpc": S(*((n, T.StringType(), True) for n in ("project_id", "vpc_name", "subnetwork_name")))
+               for end in ("src", "dest")},
+            **{end + "_location": S(*((n, T.StringType(), True) for n in ("continent", "country", "region", "city")),
+                                    ("asn", T.LongType(), True))
+               for end in ("src", "dest")},
             "date": T.DateType(),
             "hour": T.IntegerType(),
         },

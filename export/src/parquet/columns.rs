@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    builder::{BinaryBuilder, StringBuilder},
+    builder::{BinaryBuilder, NullBufferBuilder, StringBuilder},
     new_null_array, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray, StructArray, TimestampMicrosecondArray,
 };
@@ -23,7 +23,7 @@ use flowagg::FlowRecord;
 
 use crate::{
     address,
-    annotate::{Annotator, Reporter},
+    annotate::{Annotation, Annotator, Members, Reporter},
     schema, RunInfo,
 };
 
@@ -73,22 +73,23 @@ impl Columns {
             return self.rows(records, None);
         };
         let mut rows = Vec::with_capacity(records.len());
-        let mut reporters = Vec::with_capacity(records.len());
+        let mut notes = Vec::with_capacity(records.len());
         for record in records {
-            for &reporter in annotator.annotate(&record.key).reporters {
+            let note = annotator.annotate(&record.key);
+            for &reporter in note.reporters {
                 rows.push(*record);
-                reporters.push(reporter);
+                notes.push((reporter, note));
             }
         }
-        self.rows(&rows, Some(&reporters))
+        self.rows(&rows, Some(&notes))
     }
 
     /// One record batch of these rows and, when the run annotates, their
-    /// `reporter`s (one each).
+    /// `reporter`s and annotations (one each).
     fn rows(
         &mut self,
         records: &[FlowRecord],
-        reporters: Option<&[Option<Reporter>]>,
+        notes: Option<&[(Option<Reporter>, Annotation)]>,
     ) -> Result<RecordBatch, ArrowError> {
         let n = records.len();
         let key = |f: fn(&FlowRecord) -> Option<u16>| -> ArrayRef {
@@ -184,15 +185,62 @@ impl Columns {
                 Arc::new(BooleanArray::from_iter(
                     records.iter().map(|r| Some(r.partial)),
                 )),
-                match reporters {
-                    Some(reporters) => Arc::new(StringArray::from_iter(
-                        reporters.iter().map(|r| r.map(Reporter::name)),
+                match notes {
+                    Some(notes) => Arc::new(StringArray::from_iter(
+                        notes.iter().map(|(r, _)| r.map(Reporter::name)),
                     )),
                     None => new_null_array(&schema::REPORTER.data_type(), n),
                 },
+                annotation_struct(schema::SRC_INSTANCE, notes, n, |a| a.src.instance())?,
+                annotation_struct(schema::DEST_INSTANCE, notes, n, |a| a.dest.instance())?,
+                annotation_struct(schema::SRC_VPC, notes, n, |a| a.src.vpc())?,
+                annotation_struct(schema::DEST_VPC, notes, n, |a| a.dest.vpc())?,
+                annotation_struct(schema::SRC_LOCATION, notes, n, |a| a.src.location())?,
+                annotation_struct(schema::DEST_LOCATION, notes, n, |a| a.dest.location())?,
             ],
         )
     }
+}
+
+/// An annotation struct column (`field`) from what `members` picks of each
+/// row's annotation: its `K` text children, then the number child after them
+/// if the field has one (`asn`). A row is null where nothing is picked, and
+/// so are its children there; every row is null when the run does not
+/// annotate.
+fn annotation_struct<'a, const K: usize>(
+    field: schema::Field,
+    notes: Option<&[(Option<Reporter>, Annotation<'a>)]>,
+    n: usize,
+    members: impl Fn(&Annotation<'a>) -> Option<Members<'a, K>>,
+) -> Result<ArrayRef, ArrowError> {
+    let Some(notes) = notes else {
+        return Ok(new_null_array(&field.data_type(), n));
+    };
+    let mut text: [StringBuilder; K] =
+        std::array::from_fn(|_| StringBuilder::with_capacity(n, n * 8));
+    let mut numbers = Vec::with_capacity(n);
+    let mut valid = NullBufferBuilder::new(n);
+    for (_, note) in notes {
+        let row = members(note);
+        valid.append(row.is_some());
+        let (values, number) = row.unwrap_or(([None; K], None));
+        for (child, value) in text.iter_mut().zip(values) {
+            child.append_option(value);
+        }
+        numbers.push(number.map(i64::from));
+    }
+    let mut children: Vec<ArrayRef> = text
+        .iter_mut()
+        .map(|c| Arc::new(c.finish()) as ArrayRef)
+        .collect();
+    if field.children().len() > K {
+        children.push(Arc::new(Int64Array::from(numbers)));
+    }
+    Ok(Arc::new(StructArray::try_new(
+        field.arrow_children(),
+        children,
+        valid.finish(),
+    )?))
 }
 
 /// Capture time in Parquet's unit: microseconds, truncated (docs/record.md, "Fields").
@@ -202,21 +250,9 @@ fn micros(ts: Timestamp) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::{cast::AsArray, types::Int64Type, Array};
-    use flowagg::ObservationPoint;
-
     use super::*;
-    use crate::AnnotateConfig;
-
-    /// A record of UDP from 10.0.0.1 to 10.0.0.2.
-    fn record() -> FlowRecord {
-        let mut packet = Vec::new();
-        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(5353, 53)
-            .write(&mut packet, &[])
-            .unwrap();
-        crate::testing::record_of(&packet, capture::LinkType::RAW, ObservationPoint::default())
-    }
+    use crate::testing::{annotated_run, record_10_0_0_1_to_2 as record};
+    use arrow_array::{cast::AsArray, types::Int64Type, Array};
 
     fn reporters(batch: &RecordBatch) -> Vec<Option<&str>> {
         let column = batch.column_by_name(schema::REPORTER.name).unwrap();
@@ -225,14 +261,7 @@ mod tests {
 
     #[test]
     fn both_local_ends_give_two_rows_with_equal_counts() {
-        let config = AnnotateConfig {
-            local_nets: vec!["10.0.0.0/8".parse().unwrap()],
-            report_both_ends: true,
-        };
-        let run = RunInfo {
-            annotator: Arc::new(Annotator::new(&config)),
-            ..RunInfo::default()
-        };
+        let run = annotated_run("columns", &["10.0.0.0/8"], true, None);
         let batch = Columns::new(&run).batch(&[record()]).unwrap();
         assert_eq!(reporters(&batch), [Some("SRC"), Some("DEST")]);
         let bytes = batch.column_by_name(schema::BYTES_SENT.name).unwrap();
@@ -241,12 +270,41 @@ mod tests {
     }
 
     #[test]
+    fn inventory_rows_fill_nullable_struct_columns() {
+        let hosts = "cidr,vm_name,vpc_name\n10.0.0.1,web-1,\n10.0.0.2,,prod\n";
+        let run = annotated_run("columns-inventory", &[], false, Some(hosts));
+        let batch = Columns::new(&run).batch(&[record()]).unwrap();
+        let column = |name: &str| batch.column_by_name(name).unwrap().as_struct().clone();
+        let src = column(schema::SRC_INSTANCE.name);
+        assert!(src.is_valid(0));
+        let vm_name = src.column_by_name(schema::VM_NAME.name).unwrap();
+        assert_eq!(vm_name.as_string::<i32>().value(0), "web-1");
+        assert!(src.column_by_name(schema::ZONE.name).unwrap().is_null(0));
+        // The destination's row names only a VPC; the source's only a VM.
+        assert!(column(schema::DEST_INSTANCE.name).is_null(0));
+        assert!(column(schema::SRC_VPC.name).is_null(0));
+        let dest_vpc = column(schema::DEST_VPC.name);
+        let vpc_name = dest_vpc.column_by_name(schema::VPC_NAME.name).unwrap();
+        assert_eq!(vpc_name.as_string::<i32>().value(0), "prod");
+    }
+
+    #[test]
     fn a_run_without_local_networks_writes_null_reporters() {
         let batch = Columns::new(&RunInfo::default())
             .batch(&[record(), record()])
             .unwrap();
         assert_eq!(reporters(&batch), [None, None]);
-        let column = batch.column_by_name(schema::REPORTER.name).unwrap();
-        assert_eq!(column.null_count(), 2);
+        for field in [
+            schema::REPORTER,
+            schema::SRC_INSTANCE,
+            schema::DEST_INSTANCE,
+            schema::SRC_VPC,
+            schema::DEST_VPC,
+            schema::SRC_LOCATION,
+            schema::DEST_LOCATION,
+        ] {
+            let column = batch.column_by_name(field.name).unwrap();
+            assert_eq!(column.null_count(), 2, "{}", field.name);
+        }
     }
 }
