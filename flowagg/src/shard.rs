@@ -230,9 +230,9 @@ impl Shard {
         Some(partial)
     }
 
-    /// Writes out early, as partial records, an eighth (at least one) of
-    /// the flows of the oldest open interval that holds any, those whose
-    /// last packet is oldest: their counts leave the table but stay in the
+    /// Writes out early, as partial records, an eighth (at least one, more
+    /// when several were last seen at the same time) of the flows of the
+    /// oldest open interval that holds any, those whose last packet is oldest: their counts leave the table but stay in the
     /// output, so sums stay exact. The oldest open interval may hold none: a
     /// packet out of order has just opened it for its new flow. Finding the
     /// flows costs a pass over that interval's, paid once per eighth of the
@@ -252,14 +252,14 @@ impl Shard {
         self.points.snapshot_into(&mut self.scratch.points);
         let points = &self.scratch.points;
         let before = self.partial.len();
-        let mut left = count;
         let partial = &mut self.partial;
+        // Every flow as old as the threshold goes, ties included: which of
+        // two flows last seen at the same time went first would otherwise
+        // depend on the order of the table, which depends on its memory's
+        // history (a table handed back by the writer or a new one), so a
+        // threaded run would not write what a local one does.
         oldest.flows.evict(
-            |counts| {
-                let gone = left > 0 && counts.last.0 <= threshold;
-                left -= usize::from(gone);
-                gone
-            },
+            |counts| counts.last.0 <= threshold,
             interval,
             points,
             |record| {
