@@ -86,7 +86,7 @@ pub enum Error {
         message: String,
     },
     /// A live interface whose link type mirrorflow does not decode.
-    #[error("interface '{interface}' has link type {link} ({name}), which mirrorflow does not decode: capture on an Ethernet, raw-IP or Linux cooked interface (`-i any`), or on the interface the mirror arrives on")]
+    #[error("interface '{interface}' has link type {link} ({name}), which mirrorflow does not decode: capture on an Ethernet, raw-IP, Linux cooked (`-i any`), 802.11 monitor-mode or `nflog:N` interface, or on the interface the mirror arrives on")]
     UnsupportedInterfaceLink {
         /// The interface.
         interface: String,
