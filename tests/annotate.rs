@@ -346,3 +346,28 @@ fn a_geoip_file_that_is_not_a_database_fails_at_start() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains(bad.to_str().unwrap()));
 }
+
+#[test]
+fn ipfix_output_refuses_the_annotation_options() {
+    let dir = scratch("annotate-ipfix");
+    let out_file = dir.join("flows.ipfix");
+    let capture = fixture(CAPTURE);
+    let out = mirrorflow(&[
+        "replay",
+        "-q",
+        "-f",
+        "ipfix",
+        "-o",
+        out_file.to_str().unwrap(),
+        capture.to_str().unwrap(),
+        "--local-net",
+        "10.0.0.0/8",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--local-net is an option of -f json or -f parquet"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists());
+}

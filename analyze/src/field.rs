@@ -1,7 +1,7 @@
 //! Field names as a query spells them: the record's leaves from the one schema
-//! table (`export::schema`), any further leaf a Parquet file carries (the
-//! annotations, when written), and the derived keys `src_net/N`,
-//! `dest_net/N` and `interval`.
+//! table (`export::schema`, the annotations included), any further leaf a
+//! Parquet file carries (a field newer than this build), and the derived
+//! keys `src_net/N`, `dest_net/N` and `interval`.
 
 use arrow_schema::{DataType, Fields, TimeUnit};
 use export::schema;
