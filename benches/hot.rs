@@ -3,7 +3,7 @@
 //! trace larger than the cache. Figures come out as packets/s (elements) or
 //! records/s.
 
-use std::{hint::black_box, io::Cursor};
+use std::io::Cursor;
 
 use capture::{
     decode::decode,
