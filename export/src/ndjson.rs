@@ -468,23 +468,23 @@ mod tests {
                 })
                 .collect()
         };
-        let src = Some("SRC".to_owned());
-        let dest = Some("DEST".to_owned());
+        let src = || Some("SRC".to_owned());
+        let dest = || Some("DEST".to_owned());
         assert_eq!(
             reporters(annotated_run("ndjson", &["10.0.0.1/32"], false, None)),
-            [src.clone()]
+            [src()]
         );
         assert_eq!(
             reporters(annotated_run("ndjson", &["10.0.0.2/32"], true, None)),
-            [dest.clone()]
+            [dest()]
         );
         assert_eq!(
             reporters(annotated_run("ndjson", &["10.0.0.0/8"], false, None)),
-            [src.clone()]
+            [src()]
         );
         assert_eq!(
             reporters(annotated_run("ndjson", &["10.0.0.0/8"], true, None)),
-            [src, dest]
+            [src(), dest()]
         );
         assert_eq!(
             reporters(annotated_run("ndjson", &["192.168.0.0/16"], true, None)),
