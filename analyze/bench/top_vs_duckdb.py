@@ -1,15 +1,18 @@
 """`mirrorflow top` against DuckDB on one Parquet folder: medians of 5 runs.
 
-usage: python3 top_vs_duckdb.py MIRRORFLOW DIR [SINCE UNTIL]
+usage: python3 top_vs_duckdb.py MIRRORFLOW[,MIRRORFLOW...] DIR [SINCE UNTIL]
 
 Each query runs as `mirrorflow top DIR ... --format csv` (a process, start-up
-included) and as the same SQL in one DuckDB connection (no start-up), five
-times each, alternating. SINCE/UNTIL (RFC 3339) bound the one-hour query; by
+included) with each binary named (a build before and after a change) and as
+the same SQL in one DuckDB connection (no start-up), five times each,
+alternating run by run. The load average is printed with each query, as the
+machine is shared. SINCE/UNTIL (RFC 3339) bound the one-hour query; by
 default the second hour of the data. Made the figures in docs/analyze.md
 ("Speed").
 """
 
 import datetime
+import os
 import statistics
 import subprocess
 import sys
@@ -17,7 +20,7 @@ import time
 
 import duckdb
 
-MIRRORFLOW, DIR = sys.argv[1], sys.argv[2]
+BINARIES, DIR = sys.argv[1].split(","), sys.argv[2]
 GLOB = f"{DIR}/**/*.parquet"
 con = duckdb.connect()
 
@@ -42,14 +45,16 @@ QUERIES = [
      f"WHERE interval_start >= TIMESTAMPTZ '{SINCE}' AND interval_start < TIMESTAMPTZ '{UNTIL}' GROUP BY ALL ORDER BY m DESC LIMIT 10"),
 ]
 
-print(f"{'query':40} {'mirrorflow top':>15} {'DuckDB':>10}")
+print(f"{'query':40}", *(f"{os.path.basename(b):>15}" for b in BINARIES), f"{'DuckDB':>10}  load")
 for name, flags, sql in QUERIES:
-    ours, theirs = [], []
+    ours, theirs = {b: [] for b in BINARIES}, []
     for _ in range(5):
-        t = time.perf_counter()
-        subprocess.run([MIRRORFLOW, "top", DIR, "--format", "csv", *flags], check=True, capture_output=True)
-        ours.append(time.perf_counter() - t)
+        for binary in BINARIES:
+            t = time.perf_counter()
+            subprocess.run([binary, "top", DIR, "--format", "csv", *flags], check=True, capture_output=True)
+            ours[binary].append(time.perf_counter() - t)
         t = time.perf_counter()
         con.sql(sql).fetchall()
         theirs.append(time.perf_counter() - t)
-    print(f"{name:40} {statistics.median(ours):14.3f}s {statistics.median(theirs):9.3f}s")
+    figures = (f"{statistics.median(ours[b]):14.3f}s" for b in BINARIES)
+    print(f"{name:40}", *figures, f"{statistics.median(theirs):9.3f}s  {os.getloadavg()[0]:.1f}")
