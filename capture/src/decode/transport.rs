@@ -40,9 +40,8 @@ const DCCP: IpNumber = IpNumber(33);
 
 /// What the transport header contributes to the flow key.
 ///
-/// Eight bytes, returned in registers: every packet builds one, and a larger
-/// value written through memory and read back at once stalled the decoder
-/// (store forwarding, found with `perf annotate`; docs/design.md).
+/// Eight bytes, so that it travels in a register: every packet builds one
+/// (docs/design.md, "Measured choices", decoding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// TCP: ports, and the flags when their byte was captured.
