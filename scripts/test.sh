@@ -11,7 +11,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The GeoIP tests need python3's mmdb-writer (deps.sh installed it above) to
 # build their databases, so a plain `cargo test` lists them as ignored.
-cargo test --locked -p export -- --ignored annotate::geoip
+cargo test --locked -p export -- --ignored geoip
 # The tests that need root (live capture in network namespaces, a full
 # tmpfs) are #[ignore]d by a plain `cargo test`, and run here when we are.
 if [ "$(id -u)" = 0 ]; then
