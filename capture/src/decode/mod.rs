@@ -330,10 +330,14 @@ pub fn decode_with<'a>(
     // Bytes the frame had on the wire: what a zero IP length stands for is
     // taken from it (docs/record.md, "Counting"). Never less than captured.
     let wire_len = (packet.orig_len as usize).max(data.len());
-    let (mut next, mut offset, wire_len) = link::decode(packet.link, data, wire_len)?;
+    let (mut next, mut offset, end) = link::decode(packet.link, data, wire_len)?;
     // A link trailer (an 802.11 FCS, attributes after an NFLOG payload) is
     // no part of the packet: the frame ends before it.
-    let data = &data[..data.len().min(wire_len)];
+    let (data, wire_len) = if end == wire_len {
+        (data, wire_len)
+    } else {
+        (&data[..data.len().min(end)], end)
+    };
     let mut frame = data;
     let mut tags = TagCount::default();
     let mut mirror = None;
