@@ -66,7 +66,7 @@ fn other(
             SLL2_LEN,
         )),
         LinkType::NULL | LinkType::LOOP => {
-            let af = data.get(..NULL_LEN).ok_or(truncated())?;
+            let af = data.get(..NULL_LEN).ok_or(error(ErrorKind::Truncated, 0))?;
             let af = [af[0], af[1], af[2], af[3]];
             // NULL is in the writer's byte order, which the file does not
             // record; families are small numbers, so a value that does not fit
@@ -102,7 +102,7 @@ fn with_trailer(
     data: &[u8],
     wire_len: usize,
 ) -> Result<(Next, usize, usize), DecodeError> {
-    let malformed = DecodeError::new(Layer::Link, ErrorKind::Malformed, 0);
+    let malformed = error(ErrorKind::Malformed, 0);
     let (next, offset, end) = match link {
         LinkType::IEEE802_11 => {
             // Whether a bare 802.11 capture keeps the FCS is not recorded in
@@ -133,7 +133,7 @@ fn with_trailer(
             }
             (payload.next, payload.start, payload.end)
         }
-        _ => return Err(DecodeError::new(Layer::Link, ErrorKind::UnsupportedLink, 0)),
+        _ => return Err(error(ErrorKind::UnsupportedLink, 0)),
     };
     // A trailer reaching back into the headers is a length that lies.
     if end < offset {
@@ -144,11 +144,13 @@ fn with_trailer(
 
 fn ether_type_at(data: &[u8], at: usize, header_len: usize) -> Result<EtherType, DecodeError> {
     if data.len() < header_len {
-        return Err(truncated());
+        return Err(error(ErrorKind::Truncated, 0));
     }
     Ok(EtherType(u16::from_be_bytes([data[at], data[at + 1]])))
 }
 
-fn truncated() -> DecodeError {
-    DecodeError::new(Layer::Link, ErrorKind::Truncated, 0)
+/// An error in the link layer, at `offset` in it: one constructor for the
+/// link types' modules ([`super::radio`], [`super::wifi`], [`super::nflog`]).
+pub(super) fn error(kind: ErrorKind, offset: usize) -> DecodeError {
+    DecodeError::new(Layer::Link, kind, offset)
 }

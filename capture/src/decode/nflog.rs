@@ -12,7 +12,7 @@
 //! own header is malformed: the walk always moves forward, so it ends.
 //! Nothing here panics or allocates.
 
-use super::{DecodeError, ErrorKind, Layer, Next};
+use super::{link::error, DecodeError, ErrorKind, Next};
 
 /// Family (1), version (1), resource id (2, big-endian).
 const HEADER_LEN: usize = 4;
@@ -90,8 +90,4 @@ pub fn payload(data: &[u8], wire_len: usize) -> Result<Payload, DecodeError> {
             end: at,
         })
     }
-}
-
-fn error(kind: ErrorKind, offset: usize) -> DecodeError {
-    DecodeError::new(Layer::Link, kind, offset)
 }

@@ -6,7 +6,7 @@
 //! Every length is checked against the captured bytes before use; nothing
 //! here panics or allocates.
 
-use super::{DecodeError, ErrorKind, Layer};
+use super::{link::error, DecodeError, ErrorKind};
 
 /// Version, pad, length (2), first present word (4): radiotap's fixed part.
 const RADIOTAP_MIN_LEN: usize = 8;
@@ -46,26 +46,26 @@ pub struct Radiotap {
 pub fn radiotap(data: &[u8]) -> Result<Radiotap, DecodeError> {
     let fixed = data
         .get(..RADIOTAP_MIN_LEN)
-        .ok_or(error(ErrorKind::Truncated))?;
+        .ok_or(error(ErrorKind::Truncated, 0))?;
     let len = le16(&fixed[RADIOTAP_LEN]);
     // Version 0 is the only one (radiotap.org); a length below the fixed
     // part cannot hold the present word it must have.
     if fixed[0] != 0 || len < RADIOTAP_MIN_LEN {
-        return Err(error(ErrorKind::Malformed));
+        return Err(error(ErrorKind::Malformed, 0));
     }
-    let header = data.get(..len).ok_or(error(ErrorKind::Truncated))?;
+    let header = data.get(..len).ok_or(error(ErrorKind::Truncated, 0))?;
     let word = |at: usize| {
         header
             .get(at..at + 4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
     };
-    let first = word(RADIOTAP_PRESENT).ok_or(error(ErrorKind::Malformed))?;
+    let first = word(RADIOTAP_PRESENT).ok_or(error(ErrorKind::Malformed, 0))?;
     // Extended present words follow while bit 31 is set; the fields start
     // after the last one. Each step reads 4 more bytes inside the header.
     let mut fields = RADIOTAP_PRESENT + 4;
     let mut present = first;
     while present & PRESENT_EXT != 0 {
-        present = word(fields).ok_or(error(ErrorKind::Malformed))?;
+        present = word(fields).ok_or(error(ErrorKind::Malformed, 0))?;
         fields += 4;
     }
     let mut flags = 0;
@@ -74,7 +74,7 @@ pub fn radiotap(data: &[u8]) -> Result<Radiotap, DecodeError> {
             // Fields are aligned to their size from the header's start.
             fields = fields.next_multiple_of(TSFT_LEN) + TSFT_LEN;
         }
-        flags = *header.get(fields).ok_or(error(ErrorKind::Malformed))?;
+        flags = *header.get(fields).ok_or(error(ErrorKind::Malformed, 0))?;
     }
     Ok(Radiotap {
         len,
@@ -86,13 +86,13 @@ pub fn radiotap(data: &[u8]) -> Result<Radiotap, DecodeError> {
 /// A PPI header: its length, and whether an 802.11 frame follows (any other
 /// DLT behind PPI is counted as not IP).
 pub fn ppi(data: &[u8]) -> Result<(usize, bool), DecodeError> {
-    let fixed = data.get(..PPI_LEN).ok_or(error(ErrorKind::Truncated))?;
+    let fixed = data.get(..PPI_LEN).ok_or(error(ErrorKind::Truncated, 0))?;
     let len = le16(&fixed[PPI_HEADER_LEN]);
     if fixed[0] != 0 || len < PPI_LEN {
-        return Err(error(ErrorKind::Malformed));
+        return Err(error(ErrorKind::Malformed, 0));
     }
     if data.len() < len {
-        return Err(error(ErrorKind::Truncated));
+        return Err(error(ErrorKind::Truncated, 0));
     }
     let dlt = &fixed[PPI_DLT];
     let dlt = u32::from_le_bytes([dlt[0], dlt[1], dlt[2], dlt[3]]);
@@ -102,8 +102,4 @@ pub fn ppi(data: &[u8]) -> Result<(usize, bool), DecodeError> {
 /// A little-endian 16-bit length from a 2-byte field.
 fn le16(field: &[u8]) -> usize {
     usize::from(u16::from_le_bytes([field[0], field[1]]))
-}
-
-fn error(kind: ErrorKind) -> DecodeError {
-    DecodeError::new(Layer::Link, kind, 0)
 }

@@ -6,7 +6,7 @@
 //! encrypted) and A-MSDU aggregates are not IP. Every length is checked
 //! against the captured bytes; nothing here panics or allocates.
 
-use super::{ether, DecodeError, ErrorKind, Layer, Next};
+use super::{ether, link::error, DecodeError, ErrorKind, Layer, Next};
 
 /// Frame control (2), duration (2), three addresses (18), sequence control (2).
 const HEADER_LEN: usize = 24;
@@ -66,8 +66,4 @@ pub fn data_frame(data: &[u8], padded: bool) -> Result<(Next, usize), DecodeErro
     }
     let (next, llc_len) = ether::llc(&data[len..], Layer::Link).map_err(|e| e.at(len))?;
     Ok((next, len + llc_len))
-}
-
-fn error(kind: ErrorKind, offset: usize) -> DecodeError {
-    DecodeError::new(Layer::Link, kind, offset)
 }
