@@ -117,32 +117,20 @@ impl Part {
         }
     }
 
+    /// Doubles the slots: the old rows are added into the empty table.
     fn grow(&mut self, shape: &Shape) {
-        let stride = shape.stride();
         let slots = (self.slots() * 2).max(64);
-        let old = std::mem::replace(
-            self,
-            Part {
-                rows: vec![0; slots * stride],
-                sets: Vec::new(),
-                mask: slots - 1,
-                len: 0,
-            },
-        );
+        let mut grown = Part {
+            rows: vec![0; slots * shape.stride()],
+            sets: Vec::new(),
+            mask: slots - 1,
+            len: 0,
+        };
         if shape.flows {
-            self.sets.resize_with(slots, || None);
+            grown.sets.resize_with(slots, || None);
         }
-        let mut sets = old.sets.into_iter();
-        for row in old.rows.chunks_exact(stride) {
-            let set = sets.next().flatten();
-            if row[0] != 0 {
-                let slot = self.slot(shape, row[0], &row[1..=shape.width]);
-                self.rows[slot * stride..(slot + 1) * stride].copy_from_slice(row);
-                if shape.flows {
-                    self.sets[slot] = set;
-                }
-            }
-        }
+        let old = std::mem::replace(self, grown);
+        self.absorb(shape, old);
     }
 
     /// Adds `other`'s groups into this partition's.
