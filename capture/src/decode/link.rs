@@ -128,9 +128,6 @@ fn with_trailer(
         LinkType::NFLOG => {
             // The attributes after the payload are no part of the packet.
             let payload = nflog::payload(data, wire_len)?;
-            if payload.end > wire_len {
-                return Err(malformed);
-            }
             (payload.next, payload.start, payload.end)
         }
         _ => return Err(error(ErrorKind::UnsupportedLink, 0)),

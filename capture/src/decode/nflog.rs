@@ -35,7 +35,8 @@ pub struct Payload {
     /// Offset of the packet.
     pub start: usize,
     /// Where the packet ends, as the attribute's length says (may be past
-    /// the captured bytes when the record was cut by the snaplen).
+    /// the captured bytes when the record was cut by the snaplen, never past
+    /// the record).
     pub end: usize,
 }
 
@@ -70,6 +71,10 @@ pub fn payload(data: &[u8], wire_len: usize) -> Result<Payload, DecodeError> {
             return Err(error(ErrorKind::Malformed, at));
         }
         if u16_at(&tlv[2..]) & TYPE_MASK == NFULA_PAYLOAD {
+            if at + len > wire_len {
+                // An attribute longer than the record is a length that lies.
+                return Err(error(ErrorKind::Malformed, 0));
+            }
             return Ok(Payload {
                 next,
                 start: at + TLV_HEADER_LEN,
