@@ -450,11 +450,14 @@ mod tests {
             let mut got = threaded(&config, &stream, shards);
             let packets = |records: &[FlowRecord]| records.iter().map(|r| r.packets).sum::<u64>();
             prop_assert_eq!(packets(&got), stream.len() as u64);
-            if max_flows >= stream.len() {
+            // Without partial records the order is fixed. A shard's share of
+            // the budget can be spent even when the whole budget is not
+            // (5 flows over 3 shards), and partial records of different
+            // shards reach the writer as the threads send them
+            // (docs/record.md): then compare the records as sets.
+            if want.iter().all(|r| !r.partial) {
                 prop_assert_eq!(got, want);
             } else {
-                // Partial records of one flow and interval may come out in
-                // another order: compare them as sets.
                 let content = |a: &FlowRecord, b: &FlowRecord| {
                     a.order(b)
                         .then(a.packets.cmp(&b.packets))
