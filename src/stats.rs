@@ -40,6 +40,10 @@ pub struct RunStats {
     /// Records written before their interval closed because the flow budget
     /// (`--max-flows`) was spent.
     pub partial_records: u64,
+    /// TCP connections followed for round trips and retransmissions.
+    pub tcp_connections: u64,
+    /// TCP segments of connections beyond the `--max-flows` budget, not analysed.
+    pub tcp_untracked_segments: u64,
     /// Packets left out by flow or packet sampling.
     pub sampled_out: u64,
     /// Records written.
@@ -111,6 +115,8 @@ impl RunStats {
         self.observation_points_exhausted += observer.observation_points_exhausted;
         self.late_packets += shard.late_packets;
         self.partial_records += shard.partial_records;
+        self.tcp_connections += shard.tcp_connections;
+        self.tcp_untracked_segments += shard.tcp_untracked_segments;
         self.records_written += shard.records;
     }
 
@@ -185,6 +191,10 @@ impl fmt::Display for RunStats {
         row(f, "late packets", self.late_packets)?;
         if self.partial_records > 0 {
             row(f, "partial records (max flows)", self.partial_records)?;
+        }
+        row(f, "TCP connections", self.tcp_connections)?;
+        if self.tcp_untracked_segments > 0 {
+            row(f, "TCP segments not analysed", self.tcp_untracked_segments)?;
         }
         row(f, "sampled out", self.sampled_out)?;
         row(f, "records written", self.records_written)?;

@@ -176,7 +176,9 @@ fn stdin_replays_like_the_file() {
 fn record_fields_follow_the_spec_names() {
     // One TCP record of the SLL handshake, checked field by field by hand:
     // SYN 131.155.215.69:46656 → 137.116.81.94:80 at 1418145369.924505488,
-    // IPv4 total length 60, TCP header 40, flags SYN (0x02).
+    // IPv4 total length 60, TCP header 40, flags SYN (0x02); the
+    // connection's first segment, so not a retransmission, and no round
+    // trip of this direction completes in the capture (docs/record.md, "TCP").
     let records = crate::common::replay(&[fixture("tcpdump-sll-nano-tcp-handshake.pcap")
         .to_str()
         .unwrap()]);
@@ -191,6 +193,7 @@ fn record_fields_follow_the_spec_names() {
         "packets_sent": 1,
         "tcp_flags": 2,
         "mirror": {"interface": 0},
+        "retransmitted_packets": 0,
         "sampling": {"flow_rate": 1.0, "packet_rate": 1.0}
     });
     assert_eq!(records[0], want);

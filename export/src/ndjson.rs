@@ -197,6 +197,14 @@ impl Lines {
         if let Some((reporter, note)) = note {
             annotations(b, reporter, note);
         }
+        if let Some(msec) = r.rtt_msec() {
+            b.extend_from_slice(text!(",\"", RTT_MSEC, "\":"));
+            number(b, msec);
+        }
+        if let Some(count) = r.retransmitted_packets {
+            b.extend_from_slice(text!(",\"", RETRANSMITTED_PACKETS, "\":"));
+            number(b, count);
+        }
         b.extend_from_slice(&self.tail);
     }
 }
@@ -372,8 +380,13 @@ mod tests {
             vni: Some(4096),
             session_id: Some(9),
         };
+        let r = FlowRecord {
+            rtt_usec: Some(24_500),
+            retransmitted_packets: Some(3),
+            ..record(&packet, capture::LinkType::RAW, point)
+        };
         let got = line(
-            &record(&packet, capture::LinkType::RAW, point),
+            &r,
             RunInfo {
                 flow_rate: 0.25,
                 packet_rate: 0.1,
@@ -392,6 +405,8 @@ mod tests {
             "tcp_flags": 18,
             "mirror": {"encap": "vxlan", "vni": 4096, "session_id": 9, "interface": 2},
             "partial": true,
+            "rtt_msec": 25,
+            "retransmitted_packets": 3,
             "sampling": {"flow_rate": 0.25, "packet_rate": 0.1}
         });
         assert_eq!(got, want);
@@ -506,6 +521,9 @@ mod tests {
         last: Timestamp,
         counts: [u64; 3],
         tcp_flags: u8,
+        /// TCP analysis: the round trip in microseconds and retransmissions.
+        rtt_usec: Option<u32>,
+        retransmitted: Option<u32>,
         partial: bool,
         interface: u32,
         encap: Option<(EncapKind, &'static str)>,
@@ -560,6 +578,8 @@ mod tests {
                 first: self.first,
                 last: self.last,
                 tcp_flags: self.tcp_flags,
+                rtt_usec: self.rtt_usec,
+                retransmitted_packets: self.retransmitted,
                 partial: self.partial,
                 ..record(&packet, capture::LinkType::RAW, observation)
             }
@@ -609,6 +629,13 @@ mod tests {
                 ("tcp_flags", (protocol == 6).then(|| text(self.tcp_flags))),
                 ("mirror", Some(mirror)),
                 ("partial", self.partial.then(|| text(true))),
+                // Milliseconds, rounded half up.
+                (
+                    "rtt_msec",
+                    self.rtt_usec
+                        .map(|us| text((f64::from(us) / 1000.0 + 0.5).floor() as u64)),
+                ),
+                ("retransmitted_packets", self.retransmitted.map(text)),
                 ("sampling", Some(sampling)),
             ])
         }
@@ -679,6 +706,7 @@ mod tests {
             secs in 1..=3600u32,
             counts in proptest::array::uniform3(small_or_any::<u64>()),
             (tcp_flags, partial) in any::<(u8, bool)>(),
+            (rtt_usec, retransmitted) in (proptest::option::of(small_or_any::<u32>()), proptest::option::of(small_or_any::<u32>())),
             interface in small_or_any::<u32>(),
             encap in proptest::option::of(encap()),
             vni in proptest::option::of(small_or_any::<u32>()),
@@ -693,6 +721,8 @@ mod tests {
                 last,
                 counts,
                 tcp_flags,
+                rtt_usec,
+                retransmitted,
                 partial,
                 interface,
                 encap,

@@ -7,8 +7,7 @@
 //!
 //! Fields added after the first files were written (`reporter`, …) come
 //! last, so the columns of older files keep their positions; readers of
-//! older files see the new fields as absent. Not yet here, because nothing
-//! produces it: `rtt_msec`.
+//! older files see the new fields as absent.
 
 use std::sync::Arc;
 
@@ -309,6 +308,19 @@ pub const DEST_LOCATION: Field = Field::nullable(
     "where a non-local destination is",
 );
 
+/// `rtt_msec`.
+pub const RTT_MSEC: Field = Field::nullable(
+    "rtt_msec",
+    Kind::Int64,
+    "TCP: median round trip of the interval as the mirror saw it, both halves (ms)",
+);
+/// `retransmitted_packets`.
+pub const RETRANSMITTED_PACKETS: Field = Field::nullable(
+    "retransmitted_packets",
+    Kind::Int64,
+    "TCP: packets carrying sequence numbers already sent (as Wireshark flags retransmissions)",
+);
+
 /// The fields of a record, in order.
 pub const RECORD: &[Field] = &[
     CONNECTION,
@@ -332,6 +344,8 @@ pub const RECORD: &[Field] = &[
     DEST_VPC,
     SRC_LOCATION,
     DEST_LOCATION,
+    RTT_MSEC,
+    RETRANSMITTED_PACKETS,
 ];
 
 fn arrow_fields(fields: &[Field]) -> Fields {
@@ -425,6 +439,8 @@ mod tests {
             ("src_location.city", DataType::Utf8, true),
             ("src_location.asn", DataType::Int64, true),
             ("dest_location.asn", DataType::Int64, true),
+            ("rtt_msec", DataType::Int64, true),
+            ("retransmitted_packets", DataType::Int64, true),
         ] {
             assert_eq!(field(path), (ty, nullable), "{path}");
         }
@@ -441,6 +457,6 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(schema.fields().len(), 21);
+        assert_eq!(schema.fields().len(), 23);
     }
 }

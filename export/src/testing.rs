@@ -35,6 +35,8 @@ pub(crate) fn record_of(
         first: Timestamp::from_parts(1_700_000_003, 0),
         last: Timestamp::from_parts(1_700_000_004, 999_999_999),
         tcp_flags: 0x12,
+        rtt_usec: None,
+        retransmitted_packets: None,
         partial: false,
     }
 }

@@ -78,7 +78,7 @@ impl<D: Dispatch> Aggregator<D> {
         if let Some(decoded) = decoded {
             if let Some(mut obs) = self.observer.observe(packet, decoded) {
                 obs.late = tick.late;
-                self.counted += 1;
+                self.counted += u64::from(obs.counted);
                 self.dispatch.observation(obs);
             }
         }

@@ -76,6 +76,13 @@ impl AggConfig {
     pub fn packet_rate(&self) -> f64 {
         1.0 / self.packet_sample as f64
     }
+
+    /// Whether TCP segments are analysed for round trips and
+    /// retransmissions: not under packet sampling, which leaves out the
+    /// segments and acknowledgements both need (docs/record.md, "TCP").
+    pub fn tcp_analysis(&self) -> bool {
+        self.packet_sample == 1
+    }
 }
 
 #[cfg(test)]

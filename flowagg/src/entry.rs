@@ -4,14 +4,14 @@
 //! Two kinds of entry, so that the common case is one cache line: a flow
 //! whose addresses are IPv4 is stored as a [`V4Entry`] (the key packed in
 //! 16 bytes, 64 bytes aligned to a line), any other as a [`WideEntry`] (the
-//! whole 40-byte [`FlowKey`], 80 bytes, over two lines). A packet of a flow
+//! whole 40-byte [`FlowKey`], 88 bytes, over two lines). A packet of a flow
 //! table bigger than the caches costs the misses of its slot and its entry,
 //! so one line instead of two is most of the table's time (a standalone
 //! test of 1 M flows: 128 → 90 ns per random update).
 
 use capture::Timestamp;
 
-use crate::{FlowKey, FlowRecord, Interval, ObsId, Observation, ObservationPoint};
+use crate::{tcp::Mark, FlowKey, FlowRecord, Interval, ObsId, Observation, ObservationPoint};
 
 /// Packets a flow counts in one interval before its count saturates: the
 /// top byte of the count word holds the OR of the TCP flags, which keeps the
@@ -29,7 +29,15 @@ pub(crate) struct Counts {
     pub(crate) payload_bytes: u64,
     pub(crate) first: Timestamp,
     pub(crate) last: Timestamp,
+    /// The interval's median round trip in microseconds ([`NO_RTT`]: none).
+    pub(crate) rtt_usec: u32,
+    /// Retransmitted packets, and [`Mark::ANALYSED`] once TCP analysis
+    /// counted a packet of the flow.
+    retransmitted: u32,
 }
+
+/// [`Counts::rtt_usec`] of a flow without a round trip.
+pub(crate) const NO_RTT: u32 = u32::MAX;
 
 impl Counts {
     fn new(ts: Timestamp) -> Self {
@@ -39,6 +47,8 @@ impl Counts {
             payload_bytes: 0,
             first: ts,
             last: ts,
+            rtt_usec: NO_RTT,
+            retransmitted: 0,
         }
     }
 
@@ -50,8 +60,9 @@ impl Counts {
         (self.packets_flags >> FLAGS_SHIFT) as u8
     }
 
+    /// Counts one packet, `scale` times, with what TCP analysis said of it.
     #[inline]
-    pub(crate) fn add(&mut self, obs: &Observation, scale: u64) {
+    pub(crate) fn add(&mut self, obs: &Observation, scale: u64, tcp: Mark) {
         // Saturating: `--packet-sample` accepts any N, and no count may wrap.
         let packets = self.packets().saturating_add(scale).min(PACKETS_MAX);
         let flags = u64::from(self.tcp_flags() | obs.tcp_flags) << FLAGS_SHIFT;
@@ -64,6 +75,7 @@ impl Counts {
             .saturating_add(u64::from(obs.payload_len).saturating_mul(scale));
         self.first = self.first.min(obs.ts);
         self.last = self.last.max(obs.ts);
+        self.retransmitted = tcp.apply(self.retransmitted);
     }
 
     pub(crate) fn record(
@@ -83,6 +95,9 @@ impl Counts {
             first: self.first,
             last: self.last,
             tcp_flags: self.tcp_flags(),
+            rtt_usec: (self.rtt_usec != NO_RTT).then_some(self.rtt_usec),
+            retransmitted_packets: (self.retransmitted & Mark::ANALYSED != 0)
+                .then_some(self.retransmitted & !Mark::ANALYSED),
         }
     }
 }
@@ -113,8 +128,8 @@ pub(crate) trait Entry: Copy + std::fmt::Debug {
     }
 }
 
-/// Any key, whole: 80 bytes. `repr(C)`: the key comes first and the
-/// counts' `last` last, so [`Entry::touch`] reads both lines it can span.
+/// Any key, whole: 88 bytes. `repr(C)`: the key comes first and the
+/// counts' `retransmitted` last, so [`Entry::touch`] reads both lines it can span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub(crate) struct WideEntry {
@@ -122,7 +137,7 @@ pub(crate) struct WideEntry {
     pub(crate) counts: Counts,
 }
 
-const _: () = assert!(std::mem::size_of::<WideEntry>() == 80);
+const _: () = assert!(std::mem::size_of::<WideEntry>() == 88);
 
 impl WideEntry {
     pub(crate) fn of(key: FlowKey, ts: Timestamp) -> Self {
@@ -174,7 +189,7 @@ impl Entry for WideEntry {
 
     #[inline]
     fn touch(&self) -> u64 {
-        u64::from(self.key.src[0]) ^ self.counts.last.0
+        u64::from(self.key.src[0]) ^ u64::from(self.counts.retransmitted)
     }
 }
 
@@ -242,7 +257,7 @@ impl V4Key {
     }
 }
 
-/// A flow whose addresses are IPv4: 56 bytes in one aligned cache line.
+/// A flow whose addresses are IPv4: 64 bytes, one aligned cache line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub(crate) struct V4Entry {
@@ -329,13 +344,15 @@ mod tests {
             ip_len: 100,
             payload_len: 60,
             tcp_flags: 0xff,
+            segment: None,
             late: false,
+            counted: true,
         };
-        counts.add(&o, PACKETS_MAX - 1);
-        counts.add(&o, 1);
+        counts.add(&o, PACKETS_MAX - 1, Mark::default());
+        counts.add(&o, 1, Mark::default());
         assert_eq!((counts.packets(), counts.tcp_flags()), (PACKETS_MAX, 0xff));
         o.tcp_flags = 0;
-        counts.add(&o, 5);
+        counts.add(&o, 5, Mark::default());
         assert_eq!(
             (counts.packets(), counts.tcp_flags()),
             (PACKETS_MAX, 0xff),

@@ -147,19 +147,53 @@ impl FlowKey {
     /// The one hash of the key: picks the shard, finds the flow-table slot and
     /// decides flow sampling. The observation point is left out, so the same
     /// flow seen at two mirror sessions is sampled the same way at both.
+    ///
+    /// Both directions of a conversation hash their shared, ordered form, and
+    /// the reverse direction's hash differs only outside the bits
+    /// [`crate::shard_of`] reads ([`REVERSE`]): the two directions meet in
+    /// one shard, where TCP analysis needs them both, and still take
+    /// different table slots and sampling draws.
     #[inline]
     pub fn hash(&self, state: &foldhash::fast::FixedState) -> u64 {
         use std::hash::BuildHasher;
-        state.hash_one((
-            self.shape,
-            self.src,
-            self.dst,
-            self.proto,
-            self.src_port,
-            self.dst_port,
-        ))
+        let forward = self.forward();
+        let (a, b) = if forward {
+            ((self.src, self.src_port), (self.dst, self.dst_port))
+        } else {
+            ((self.dst, self.dst_port), (self.src, self.src_port))
+        };
+        let hash = state.hash_one((self.shape, a.0, b.0, self.proto, a.1, b.1));
+        if forward {
+            hash
+        } else {
+            hash ^ REVERSE
+        }
+    }
+
+    /// Whether this is the conversation's forward direction: its source
+    /// (address, port) is not above its destination's.
+    #[inline]
+    pub(crate) fn forward(&self) -> bool {
+        (u128::from_be_bytes(self.src), self.src_port)
+            <= (u128::from_be_bytes(self.dst), self.dst_port)
+    }
+
+    /// The key of the other direction of the conversation.
+    pub(crate) fn reversed(&self) -> FlowKey {
+        FlowKey {
+            src: self.dst,
+            dst: self.src,
+            src_port: self.dst_port,
+            dst_port: self.src_port,
+            ..*self
+        }
     }
 }
+
+/// What the reverse direction's hash flips of the forward's: the low 32 bits
+/// (the flow table's slot) and the top 7 (its tag), never bits 32–56, which
+/// pick the shard.
+pub(crate) const REVERSE: u64 = 0xfe00_0000_9e37_79b9;
 
 fn addr(v6: bool, octets: [u8; 16]) -> IpAddr {
     let v6addr = Ipv6Addr::from(octets);
@@ -203,6 +237,17 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        /// Both directions meet in one shard, whatever the shard count,
+        /// and still differ in their hash (unless they are the same key).
+        #[test]
+        fn both_directions_share_a_shard(a in key(), shards in 1usize..64) {
+            let state = foldhash::fast::FixedState::with_seed(7);
+            let (h, r) = (a.hash(&state), a.reversed().hash(&state));
+            prop_assert_eq!(crate::shard_of(h, shards), crate::shard_of(r, shards));
+            prop_assert_eq!(h == r, a == a.reversed());
+            prop_assert_eq!(a.reversed().reversed(), a);
+        }
+
         #[test]
         fn the_fast_order_is_the_derived_order(a in key(), b in key()) {
             let b = FlowKey { obs: a.obs, ..b };

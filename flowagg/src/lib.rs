@@ -43,6 +43,7 @@ mod record;
 mod sampler;
 mod shard;
 mod table;
+pub mod tcp;
 mod threads;
 
 pub use aggregator::{Aggregator, Dispatch, Emit};

@@ -6,7 +6,10 @@
 //! packet that another shard may own, and packet sampling must not depend on
 //! how packets are spread over threads.
 
-use capture::{decode::Decoded, RawPacket, Timestamp};
+use capture::{
+    decode::{Decoded, TcpSegment},
+    RawPacket, Timestamp,
+};
 use foldhash::fast::FixedState;
 
 use crate::{
@@ -32,9 +35,16 @@ pub struct Observation {
     pub payload_len: u32,
     /// TCP flags (0 for other protocols).
     pub tcp_flags: u8,
+    /// Sequence, acknowledgement and window, for TCP segments when the run
+    /// analyses TCP and they were captured.
+    pub segment: Option<TcpSegment>,
     /// Its interval had closed when it was read ([`crate::Clock`]): it goes
     /// into an extra, late record.
     pub late: bool,
+    /// Counted in a record. A TCP packet that flow sampling left out is
+    /// still handed on, uncounted, because the other direction's round
+    /// trips need its acknowledgements (docs/record.md, "TCP").
+    pub counted: bool,
 }
 
 #[cfg(test)]
@@ -49,7 +59,9 @@ impl Observation {
             ip_len,
             payload_len,
             tcp_flags: 0,
+            segment: None,
             late: false,
+            counted: true,
         }
     }
 }
@@ -78,6 +90,8 @@ pub struct Observer {
     fragments: FragmentTracker,
     flows: FlowSampler,
     packets: PacketSampler,
+    /// Whether TCP segments are analysed (not under packet sampling).
+    tcp_analysis: bool,
     stats: ObserverStats,
 }
 
@@ -91,6 +105,7 @@ impl Observer {
             fragments: FragmentTracker::new(FixedState::with_seed(config.seed)),
             flows: FlowSampler::new(config.flow_sample),
             packets: PacketSampler::new(config.packet_sample, config.seed),
+            tcp_analysis: config.tcp_analysis(),
             stats: ObserverStats::default(),
         }
     }
@@ -127,11 +142,18 @@ impl Observer {
             }
         }
         let hash = key.hash(&self.hasher);
-        if !self.flows.keeps(hash) {
+        // Fragments are left out, as Wireshark leaves them out: a first
+        // fragment's lengths are not the segment's.
+        let segment = if self.tcp_analysis && decoded.fragment.is_none() {
+            decoded.tcp_segment()
+        } else {
+            None
+        };
+        let counted = self.flows.keeps(hash);
+        if !counted {
             self.stats.flow_sampled_out += 1;
-            return None;
-        }
-        if !self.packets.keep_next() {
+            segment?;
+        } else if !self.packets.keep_next() {
             self.stats.packet_sampled_out += 1;
             return None;
         }
@@ -142,7 +164,9 @@ impl Observer {
             ip_len: decoded.ip_len,
             payload_len: decoded.payload_len(),
             tcp_flags: decoded.transport.tcp_flags().unwrap_or(0),
+            segment,
             late: false,
+            counted,
         })
     }
 

@@ -26,6 +26,12 @@ pub struct FlowRecord {
     pub last: Timestamp,
     /// OR of the TCP flags seen.
     pub tcp_flags: u8,
+    /// TCP: the median round trip of the interval's samples, in
+    /// microseconds, when it had any (docs/record.md, "TCP").
+    pub rtt_usec: Option<u32>,
+    /// TCP: packets that carried sequence numbers already sent, when the
+    /// connection was analysed.
+    pub retransmitted_packets: Option<u32>,
     /// Written before its interval closed, because the flow budget
     /// (`--max-flows`) was spent: more records of the same flow and interval
     /// may follow, and sums over them are exact.
@@ -41,6 +47,12 @@ impl FlowRecord {
             .cmp(&other.interval)
             .then_with(|| self.observation.cmp(&other.observation))
             .then_with(|| self.key.cmp(&other.key))
+    }
+
+    /// `rtt_msec`: the round trip in whole milliseconds, rounded to the
+    /// nearest (GCP's unit; a LAN's 0.3 ms writes 0).
+    pub fn rtt_msec(&self) -> Option<u64> {
+        self.rtt_usec.map(|usec| (u64::from(usec) + 500) / 1000)
     }
 
     /// TCP flags, for TCP flows only.

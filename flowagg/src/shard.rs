@@ -19,6 +19,7 @@ use crate::{
     closing::{ClosedInterval, Closing},
     entry::{Entry, WideEntry},
     table::{FlowTables, Flows, Sizes, Slots, MAX_ENTRIES, WARM_GROUP},
+    tcp::{Mark, RoundTrip, Tracker},
     AggConfig, FlowRecord, Interval, Observation, ObservationPoint, ObservationPoints,
 };
 
@@ -84,6 +85,10 @@ pub struct ShardStats {
     pub intervals_closed: u64,
     /// Records written early because `--max-flows` was reached.
     pub partial_records: u64,
+    /// TCP connections analysed.
+    pub tcp_connections: u64,
+    /// TCP segments of connections the flow budget left no room to analyse.
+    pub tcp_untracked_segments: u64,
 }
 
 impl std::iter::Sum for ShardStats {
@@ -94,6 +99,8 @@ impl std::iter::Sum for ShardStats {
             records: a.records + s.records,
             intervals_closed: a.intervals_closed + s.intervals_closed,
             partial_records: a.partial_records + s.partial_records,
+            tcp_connections: a.tcp_connections + s.tcp_connections,
+            tcp_untracked_segments: a.tcp_untracked_segments + s.tcp_untracked_segments,
         })
     }
 }
@@ -128,6 +135,8 @@ pub struct Shard {
     partial: Vec<FlowRecord>,
     /// Memory of the last eviction, for the next.
     scratch: EvictionScratch,
+    /// TCP analysis, unless packet sampling is on.
+    tcp: Option<Tracker>,
     points: ObservationPoints,
     stats: ShardStats,
 }
@@ -149,6 +158,9 @@ impl Shard {
             max_flows: config.max_flows.clamp(1, MAX_ENTRIES),
             partial: Vec::new(),
             scratch: EvictionScratch::default(),
+            tcp: config.tcp_analysis().then(|| {
+                Tracker::new(config.interval_secs, config.max_flows.clamp(1, MAX_ENTRIES))
+            }),
             points,
             stats: ShardStats::default(),
         }
@@ -190,15 +202,28 @@ impl Shard {
     /// [`crate::Clock`] found its interval closed.
     #[inline]
     pub fn push(&mut self, obs: &Observation) {
+        let mut tcp = Mark::default();
+        if obs.segment.is_some() {
+            if let Some(tracker) = &mut self.tcp {
+                let (verdict, done) = tracker.track_segment(obs);
+                tcp = verdict.mark();
+                if let Some(round_trip) = done {
+                    set_round_trip(&mut self.open, round_trip);
+                }
+            }
+        }
+        if !obs.counted {
+            return;
+        }
         if obs.late {
-            self.push_late(obs);
+            self.push_late(obs, tcp);
             return;
         }
         let at = match self.find_open(obs.ts) {
             Some(at) => at,
             None => self.open_interval(Interval::containing(obs.ts, self.secs)),
         };
-        if self.open[at].flows.add(obs, self.scale) {
+        if self.open[at].flows.add(obs, self.scale, tcp) {
             return;
         }
         // A new flow: make room first if the budget is spent. The interval
@@ -215,7 +240,7 @@ impl Shard {
         };
         self.open[at]
             .flows
-            .insert_new(obs, self.scale, &self.hasher);
+            .insert_new(obs, self.scale, tcp, &self.hasher);
         self.held += 1;
     }
 
@@ -286,6 +311,16 @@ impl Shard {
         // Two spare tables at most: one filling while one is written.
         self.spare_entries.append(&mut out.spare);
         self.spare_entries.truncate(2);
+        // Round trips first, onto the records of the intervals about to close.
+        if let Some(tracker) = &mut self.tcp {
+            let open = &mut self.open;
+            tracker.close(watermark, self.lateness_secs, |round_trip| {
+                set_round_trip(open, round_trip);
+            });
+            let stats = tracker.stats();
+            self.stats.tcp_connections = stats.connections;
+            self.stats.tcp_untracked_segments = stats.untracked_segments;
+        }
         while self
             .open
             .first()
@@ -351,7 +386,7 @@ impl Shard {
         at
     }
 
-    fn push_late(&mut self, obs: &Observation) {
+    fn push_late(&mut self, obs: &Observation, tcp: Mark) {
         use std::hash::BuildHasher;
         let interval = Interval::containing(obs.ts, self.secs);
         self.stats.late_packets += 1;
@@ -367,7 +402,7 @@ impl Shard {
             .get_mut()
             .1
             .counts
-            .add(obs, self.scale);
+            .add(obs, self.scale, tcp);
         // Late records count against the flow budget too: beyond it (and
         // at least an eighth of it late, so that this stays rare), they are
         // written at once as partial records, as evicted flows are.
@@ -420,6 +455,20 @@ impl Shard {
         );
         out[start..].sort_unstable_by(FlowRecord::order);
         self.stats.records += (out.len() - start) as u64;
+    }
+}
+
+/// Writes a direction's median round trip on its record, if its interval
+/// is still open and holds the flow (an interval closed before the
+/// acknowledgement came, or a flow written out early, loses it).
+fn set_round_trip(open: &mut [OpenInterval], round_trip: RoundTrip) {
+    let interval = open
+        .iter_mut()
+        .find(|o| o.interval.start == round_trip.interval);
+    if let Some(counts) =
+        interval.and_then(|o| o.flows.counts_mut(&round_trip.key, round_trip.hash))
+    {
+        counts.rtt_usec = round_trip.usec;
     }
 }
 
@@ -670,7 +719,9 @@ mod tests {
                         ip_len: len,
                         payload_len: 0,
                         tcp_flags: 0,
+                        segment: None,
                         late: false,
+                        counted: true,
                     }
                 })
                 .collect();

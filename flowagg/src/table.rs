@@ -22,7 +22,8 @@ use foldhash::fast::FixedState;
 
 use crate::{
     entry::{Counts, Entry, V4Entry, WideEntry},
-    FlowRecord, Interval, Observation, ObservationPoint,
+    tcp::Mark,
+    FlowKey, FlowRecord, Interval, Observation, ObservationPoint,
 };
 
 /// At most this many entries in one table, so that an entry's index and a
@@ -116,29 +117,39 @@ impl FlowTables {
     /// Counts `obs` in its flow's entry; `false` if the table does not
     /// hold the flow.
     #[inline]
-    pub(crate) fn add(&mut self, obs: &Observation, scale: u64) -> bool {
-        let counts = match V4Entry::store(&obs.key) {
-            Some(key) => self.v4.find_mut(&key, obs.hash).map(Entry::counts_mut),
-            None => self
-                .wide
-                .find_mut(&obs.key, obs.hash)
-                .map(Entry::counts_mut),
-        };
-        counts.map(|c| c.add(obs, scale)).is_some()
+    pub(crate) fn add(&mut self, obs: &Observation, scale: u64, tcp: Mark) -> bool {
+        self.counts_mut(&obs.key, obs.hash)
+            .map(|c| c.add(obs, scale, tcp))
+            .is_some()
+    }
+
+    /// The counts of the flow `key` (whose hash is `hash`), if held.
+    #[inline]
+    pub(crate) fn counts_mut(&mut self, key: &FlowKey, hash: u64) -> Option<&mut Counts> {
+        match V4Entry::store(key) {
+            Some(key) => self.v4.find_mut(&key, hash).map(Entry::counts_mut),
+            None => self.wide.find_mut(key, hash).map(Entry::counts_mut),
+        }
     }
 
     /// Adds the flow of `obs`, which the table does not hold, counting
     /// `obs`; `hasher` re-derives key hashes when an index grows.
-    pub(crate) fn insert_new(&mut self, obs: &Observation, scale: u64, hasher: &FixedState) {
+    pub(crate) fn insert_new(
+        &mut self,
+        obs: &Observation,
+        scale: u64,
+        tcp: Mark,
+        hasher: &FixedState,
+    ) {
         match V4Entry::store(&obs.key) {
             Some(key) => {
                 let mut entry = V4Entry::new(key, obs.ts);
-                entry.counts_mut().add(obs, scale);
+                entry.counts_mut().add(obs, scale, tcp);
                 self.v4.insert_new(entry, obs.hash, hasher);
             }
             None => {
                 let mut entry = WideEntry::of(obs.key, obs.ts);
-                entry.counts.add(obs, scale);
+                entry.counts.add(obs, scale, tcp);
                 self.wide.insert_new(entry, obs.hash, hasher);
             }
         }
@@ -428,7 +439,7 @@ mod tests {
 
     use super::*;
     use crate::key::{KeyShape, PortKind};
-    use crate::{FlowKey, ObsId};
+    use crate::ObsId;
 
     /// Flow `n`: IPv4 but for every third, which is IPv6, and every fifth,
     /// whose IPv4 shape holds addresses that are not IPv4-mapped.
@@ -459,15 +470,17 @@ mod tests {
             ip_len: 100,
             payload_len: 60,
             tcp_flags: 1 << (n % 8),
+            segment: None,
             late: false,
+            counted: true,
         }
     }
 
     /// Counts `stream` into tables, as the shard does.
     fn count(tables: &mut FlowTables, stream: &[Observation], hasher: &FixedState) {
         for o in stream {
-            if !tables.add(o, 1) {
-                tables.insert_new(o, 1, hasher);
+            if !tables.add(o, 1, Mark::default()) {
+                tables.insert_new(o, 1, Mark::default(), hasher);
             }
         }
     }
@@ -529,7 +542,7 @@ mod tests {
             }
             prop_assert_eq!(tables.len(), expected.len());
             for o in &stream {
-                prop_assert!(tables.add(o, 0), "finds every flow");
+                prop_assert!(tables.add(o, 0, Mark::default()), "finds every flow");
             }
             let got: Vec<_> = records(tables)
                 .iter()
@@ -562,7 +575,7 @@ mod tests {
             tables.evict(|c| c.last.0 < cut, interval, &points, |r| gone.push(r.key), &hasher);
             prop_assert_eq!(tables.len() + gone.len(), before);
             for o in &stream {
-                prop_assert_eq!(tables.add(o, 0), !gone.contains(&o.key));
+                prop_assert_eq!(tables.add(o, 0, Mark::default()), !gone.contains(&o.key));
             }
         }
     }

@@ -136,6 +136,8 @@ check(
         "dest_vpc": VPC_DUCKDB,
         "src_location": LOCATION_DUCKDB,
         "dest_location": LOCATION_DUCKDB,
+        "rtt_msec": "BIGINT",
+        "retransmitted_packets": "BIGINT",
         "date": "DATE",
         # DuckDB keeps a zero-padded partition value as text (hour=07);
         # hive_types={'hour': 'INTEGER'} reads it as a number.

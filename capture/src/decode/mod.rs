@@ -30,7 +30,7 @@ use etherparse::EtherType;
 
 use crate::RawPacket;
 pub use ip::{Fragment, IpView};
-pub use transport::{TcpFlags, Transport};
+pub use transport::{TcpFlags, TcpSegment, Transport};
 pub use tunnel::{EncapKind, Mirror, NotPeeled};
 
 /// At most this many VLAN tags, and separately MPLS labels, in one frame
@@ -250,6 +250,15 @@ impl Decoded<'_> {
     pub fn transport_header(&self) -> &[u8] {
         let len = (self.transport.header_len() as usize).min(self.ip_payload.len());
         &self.ip_payload[..len]
+    }
+
+    /// Sequence, acknowledgement and window of a TCP segment, when captured.
+    #[inline]
+    pub fn tcp_segment(&self) -> Option<TcpSegment> {
+        match self.transport {
+            Transport::Tcp { .. } => TcpSegment::read(self.ip_payload),
+            _ => None,
+        }
     }
 }
 

@@ -95,6 +95,37 @@ impl TcpFlags {
     }
 }
 
+/// What a TCP header says of the byte stream (RFC 9293 §3.1): the sequence
+/// and acknowledgement numbers and the window, read when the snaplen left
+/// the first 16 bytes of the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpSegment {
+    /// Sequence number of the first byte (of the SYN or FIN when set).
+    pub seq: u32,
+    /// The next sequence number the sender expects (valid with ACK set).
+    pub ack: u32,
+    /// Receive window, unscaled.
+    pub window: u16,
+}
+
+impl TcpSegment {
+    /// Bytes of header that hold the three fields.
+    const LEN: usize = 16;
+
+    /// The segment facts of a captured TCP header, or `None` when it was cut before them.
+    #[inline]
+    pub fn read(header: &[u8]) -> Option<TcpSegment> {
+        let head = header.first_chunk::<{ Self::LEN }>()?;
+        let word =
+            |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+        Some(TcpSegment {
+            seq: word(4),
+            ack: word(8),
+            window: u16::from_be_bytes([head[14], head[15]]),
+        })
+    }
+}
+
 impl Transport {
     /// Source and destination port, for protocols that have them.
     #[inline]

@@ -197,6 +197,14 @@ impl Columns {
                 annotation_struct(schema::DEST_VPC, notes, n, |a| a.dest.vpc())?,
                 annotation_struct(schema::SRC_LOCATION, notes, n, |a| a.src.location())?,
                 annotation_struct(schema::DEST_LOCATION, notes, n, |a| a.dest.location())?,
+                Arc::new(Int64Array::from_iter(
+                    records.iter().map(|r| r.rtt_msec().map(|ms| ms as i64)),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    records
+                        .iter()
+                        .map(|r| r.retransmitted_packets.map(i64::from)),
+                )),
             ],
         )
     }

@@ -452,6 +452,8 @@ mod tests {
             first: ts,
             last: ts,
             tcp_flags: 0,
+            rtt_usec: None,
+            retransmitted_packets: None,
             partial: false,
         }
     }
