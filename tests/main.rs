@@ -18,3 +18,4 @@ mod replay;
 mod report;
 mod robustness;
 mod sampling;
+mod tcp_live;
