@@ -81,14 +81,14 @@ impl Netns {
     }
 
     /// `program args` inside the namespace.
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", &self.name, program]);
         command
     }
 
     /// Runs a command inside the namespace and checks it succeeded.
-    fn exec(&self, args: &[&str]) {
+    pub(crate) fn exec(&self, args: &[&str]) {
         let mut all = vec!["netns", "exec", &self.name];
         all.extend_from_slice(args);
         run("ip", &all);
@@ -123,7 +123,7 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    fn spawn(mut command: Command) -> Running {
+    pub(crate) fn spawn(mut command: Command) -> Running {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -160,7 +160,7 @@ impl Running {
     }
 
     /// Waits for a stderr line containing `text`.
-    fn wait_stderr(&mut self, text: &str) {
+    pub(crate) fn wait_stderr(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self.stderr.lock().unwrap().iter().any(|l| l.contains(text)) {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -172,7 +172,7 @@ impl Running {
     }
 
     /// The next stdout line, waiting at most `timeout`.
-    fn line(&self, timeout: Duration) -> Option<(SystemTime, String)> {
+    pub(crate) fn line(&self, timeout: Duration) -> Option<(SystemTime, String)> {
         self.stdout.recv_timeout(timeout).ok()
     }
 

@@ -19,3 +19,4 @@ mod report;
 mod robustness;
 mod sampling;
 mod tcp;
+mod tcp_live;
