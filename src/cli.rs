@@ -202,6 +202,10 @@ pub struct RunArgs {
     /// logs VM-to-VM traffic at both VMs (sums over records count it twice).
     #[arg(long = "report-both-ends")]
     pub report_both_ends: bool,
+    /// Do not follow TCP connections: records carry neither rtt_msec nor
+    /// retransmitted_packets, and a TCP-heavy run is faster (docs/record.md).
+    #[arg(long = "no-tcp-analysis")]
+    pub no_tcp_analysis: bool,
     /// A CSV of your addresses (header: cidr, vm_name, project_id, zone, region,
     /// vpc_name, subnetwork_name): fills src_instance, dest_instance, src_vpc,
     /// dest_vpc; its CIDRs are local unless --local-net is given.

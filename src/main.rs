@@ -97,6 +97,7 @@ fn settings(run: &RunArgs) -> Result<(AggConfig, DecodeConfig)> {
     if let Some(max_flows) = run.max_flows {
         config.max_flows = usize::try_from(max_flows).unwrap_or(usize::MAX);
     }
+    config.tcp_analysis = !run.no_tcp_analysis;
     let decap = match run.decap {
         DecapArg::All => Decap::Mirror,
         DecapArg::None => Decap::None,

@@ -77,7 +77,7 @@ struct Seen {
 fn analyse(capture: &Path) -> BTreeMap<u64, Seen> {
     let config = AggConfig::default();
     let mut observer = Observer::new(&config, ObservationPoints::default());
-    let mut tracker = Tracker::new(config.interval_secs, config.max_flows);
+    let mut tracker = Tracker::new(&config);
     let decode = DecodeConfig::new(Decap::Mirror, &[]).unwrap();
     let mut reader = CaptureReader::open(capture).expect("open capture");
     let mut seen = BTreeMap::new();

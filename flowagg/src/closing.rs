@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use capture::Timestamp;
 
 use crate::{
-    entry::{Entry, WideEntry},
+    entry::{Entry, Keyed, WideEntry},
     table::Flows,
     Emit, FlowRecord, Interval, ObservationPoint, ObservationPoints,
 };

@@ -20,6 +20,9 @@ pub struct AggConfig {
     /// Flows held at once (`--max-flows`); beyond, the oldest are written
     /// early as partial records.
     pub max_flows: usize,
+    /// Follow TCP connections for round trips and retransmissions
+    /// (`--no-tcp-analysis` turns it off).
+    pub tcp_analysis: bool,
 }
 
 /// The default flow budget: 4 Mi flows. Measured on a flood of 5 million
@@ -39,6 +42,7 @@ impl Default for AggConfig {
             seed: 0,
             dedup_window_nanos: None,
             max_flows: DEFAULT_MAX_FLOWS,
+            tcp_analysis: true,
         }
     }
 }
@@ -69,6 +73,7 @@ impl AggConfig {
             seed,
             dedup_window_nanos: None,
             max_flows: DEFAULT_MAX_FLOWS,
+            tcp_analysis: true,
         })
     }
 
@@ -78,10 +83,10 @@ impl AggConfig {
     }
 
     /// Whether TCP segments are analysed for round trips and
-    /// retransmissions: not under packet sampling, which leaves out the
+    /// retransmissions: when asked, and not under packet sampling, which leaves out the
     /// segments and acknowledgements both need (docs/record.md, "TCP").
-    pub fn tcp_analysis(&self) -> bool {
-        self.packet_sample == 1
+    pub fn analyses_tcp(&self) -> bool {
+        self.tcp_analysis && self.packet_sample == 1
     }
 }
 

@@ -102,26 +102,31 @@ impl Counts {
     }
 }
 
-/// A flow table's entry: a stored key and its counts.
-pub(crate) trait Entry: Copy + std::fmt::Debug {
+/// What a [`crate::table::FlowTable`] holds: an entry found by the key it
+/// stores, placed by its key's hash.
+pub(crate) trait Keyed {
     /// The key as this kind stores it.
     type Stored: Copy + Eq;
+    /// The stored key.
+    fn stored(&self) -> &Self::Stored;
+    /// The key, as the rest of the program knows it: its hash places the entry.
+    fn key(&self) -> FlowKey;
+    /// A word of every cache line a lookup reads, read to load them ahead.
+    fn touch(&self) -> u64;
+}
+
+/// A flow table's entry: a stored key and its counts.
+pub(crate) trait Entry: Keyed + Copy + std::fmt::Debug {
     /// `key` as this kind stores it, if it can.
     fn store(key: &FlowKey) -> Option<Self::Stored>;
     /// The entry of a new flow.
     fn new(key: Self::Stored, ts: Timestamp) -> Self;
-    /// The stored key.
-    fn stored(&self) -> &Self::Stored;
-    /// The key, as the rest of the program knows it.
-    fn key(&self) -> FlowKey;
     /// The key's observation point.
     fn obs(&self) -> ObsId;
     /// [`FlowKey::cmp_at_point`] of the two keys.
     fn cmp_at_point(&self, other: &Self) -> std::cmp::Ordering;
     fn counts(&self) -> &Counts;
     fn counts_mut(&mut self) -> &mut Counts;
-    /// A word of every cache line the entry spans, read to load them ahead.
-    fn touch(&self) -> u64;
 
     fn record(&self, interval: Interval, points: &[ObservationPoint]) -> FlowRecord {
         self.counts().record(self.key(), interval, points)
@@ -148,17 +153,8 @@ impl WideEntry {
     }
 }
 
-impl Entry for WideEntry {
+impl Keyed for WideEntry {
     type Stored = FlowKey;
-
-    #[inline]
-    fn store(key: &FlowKey) -> Option<FlowKey> {
-        Some(*key)
-    }
-
-    fn new(key: FlowKey, ts: Timestamp) -> Self {
-        WideEntry::of(key, ts)
-    }
 
     #[inline]
     fn stored(&self) -> &FlowKey {
@@ -167,6 +163,22 @@ impl Entry for WideEntry {
 
     fn key(&self) -> FlowKey {
         self.key
+    }
+
+    #[inline]
+    fn touch(&self) -> u64 {
+        u64::from(self.key.src[0]) ^ u64::from(self.counts.retransmitted)
+    }
+}
+
+impl Entry for WideEntry {
+    #[inline]
+    fn store(key: &FlowKey) -> Option<FlowKey> {
+        Some(*key)
+    }
+
+    fn new(key: FlowKey, ts: Timestamp) -> Self {
+        WideEntry::of(key, ts)
     }
 
     fn obs(&self) -> ObsId {
@@ -185,11 +197,6 @@ impl Entry for WideEntry {
     #[inline]
     fn counts_mut(&mut self) -> &mut Counts {
         &mut self.counts
-    }
-
-    #[inline]
-    fn touch(&self) -> u64 {
-        u64::from(self.key.src[0]) ^ u64::from(self.counts.retransmitted)
     }
 }
 
@@ -267,9 +274,25 @@ pub(crate) struct V4Entry {
 
 const _: () = assert!(std::mem::size_of::<V4Entry>() == 64);
 
-impl Entry for V4Entry {
+impl Keyed for V4Entry {
     type Stored = V4Key;
 
+    #[inline]
+    fn stored(&self) -> &V4Key {
+        &self.key
+    }
+
+    fn key(&self) -> FlowKey {
+        self.key.unpack()
+    }
+
+    #[inline]
+    fn touch(&self) -> u64 {
+        self.counts.last.0
+    }
+}
+
+impl Entry for V4Entry {
     #[inline]
     fn store(key: &FlowKey) -> Option<V4Key> {
         V4Key::of(key)
@@ -280,15 +303,6 @@ impl Entry for V4Entry {
             key,
             counts: Counts::new(ts),
         }
-    }
-
-    #[inline]
-    fn stored(&self) -> &V4Key {
-        &self.key
-    }
-
-    fn key(&self) -> FlowKey {
-        self.key.unpack()
     }
 
     fn obs(&self) -> ObsId {
@@ -307,11 +321,6 @@ impl Entry for V4Entry {
     #[inline]
     fn counts_mut(&mut self) -> &mut Counts {
         &mut self.counts
-    }
-
-    #[inline]
-    fn touch(&self) -> u64 {
-        self.counts.last.0
     }
 }
 

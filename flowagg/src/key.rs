@@ -153,29 +153,49 @@ impl FlowKey {
     /// [`crate::shard_of`] reads ([`REVERSE`]): the two directions meet in
     /// one shard, where TCP analysis needs them both, and still take
     /// different table slots and sampling draws.
-    #[inline]
+    #[inline(never)]
     pub fn hash(&self, state: &foldhash::fast::FixedState) -> u64 {
         use std::hash::BuildHasher;
-        let forward = self.forward();
-        let (a, b) = if forward {
-            ((self.src, self.src_port), (self.dst, self.dst_port))
-        } else {
-            ((self.dst, self.dst_port), (self.src, self.src_port))
-        };
-        let hash = state.hash_one((self.shape, a.0, b.0, self.proto, a.1, b.1));
-        if forward {
-            hash
-        } else {
-            hash ^ REVERSE
-        }
+        let (forward, is_forward) = self.oriented();
+        let ports = u32::from(forward.src_port) << 16 | u32::from(forward.dst_port);
+        // Addresses as integers: a `u128` hashes in one step where a byte
+        // array hashes its length and then its bytes.
+        let (a, b) = (
+            u128::from_ne_bytes(forward.src),
+            u128::from_ne_bytes(forward.dst),
+        );
+        let hash = state.hash_one((a, b, ports, self.proto, self.shape));
+        other_direction(hash, !is_forward)
     }
 
     /// Whether this is the conversation's forward direction: its source
-    /// (address, port) is not above its destination's.
+    /// (address, port) is not above its destination's. Addresses compare as
+    /// integers in native order: any total order serves.
     #[inline]
     pub(crate) fn forward(&self) -> bool {
-        (u128::from_be_bytes(self.src), self.src_port)
-            <= (u128::from_be_bytes(self.dst), self.dst_port)
+        let (src, dst) = (u128::from_ne_bytes(self.src), u128::from_ne_bytes(self.dst));
+        // `|` and `&`, not `||` and `&&`: no branch to mispredict.
+        (src < dst) | ((src == dst) & (self.src_port <= self.dst_port))
+    }
+
+    /// The conversation's forward key, and whether this key is it. Chosen by
+    /// mask, not by branch: packets of the two directions come in no order a
+    /// branch predictor learns.
+    #[inline]
+    pub(crate) fn oriented(&self) -> (FlowKey, bool) {
+        let is_forward = self.forward();
+        let swap = u128::from(!is_forward).wrapping_neg();
+        let (src, dst) = (u128::from_ne_bytes(self.src), u128::from_ne_bytes(self.dst));
+        let addresses = (src ^ dst) & swap;
+        let ports = (self.src_port ^ self.dst_port) & (swap as u16);
+        let key = FlowKey {
+            src: (src ^ addresses).to_ne_bytes(),
+            dst: (dst ^ addresses).to_ne_bytes(),
+            src_port: self.src_port ^ ports,
+            dst_port: self.dst_port ^ ports,
+            ..*self
+        };
+        (key, is_forward)
     }
 
     /// The key of the other direction of the conversation.
@@ -193,7 +213,14 @@ impl FlowKey {
 /// What the reverse direction's hash flips of the forward's: the low 32 bits
 /// (the flow table's slot) and the top 7 (its tag), never bits 32–56, which
 /// pick the shard.
-pub(crate) const REVERSE: u64 = 0xfe00_0000_9e37_79b9;
+const REVERSE: u64 = 0xfe00_0000_9e37_79b9;
+
+/// The hash of the other direction's key, from one direction's, when `flip`
+/// (by mask: no branch).
+#[inline]
+pub(crate) fn other_direction(hash: u64, flip: bool) -> u64 {
+    hash ^ (REVERSE & u64::from(flip).wrapping_neg())
+}
 
 fn addr(v6: bool, octets: [u8; 16]) -> IpAddr {
     let v6addr = Ipv6Addr::from(octets);
@@ -246,6 +273,9 @@ pub(crate) mod tests {
             prop_assert_eq!(crate::shard_of(h, shards), crate::shard_of(r, shards));
             prop_assert_eq!(h == r, a == a.reversed());
             prop_assert_eq!(a.reversed().reversed(), a);
+            let (forward, is_forward) = a.oriented();
+            prop_assert_eq!(forward, if is_forward { a } else { a.reversed() });
+            prop_assert_eq!(a.reversed().oriented().0, forward);
         }
 
         #[test]

@@ -105,7 +105,7 @@ impl Observer {
             fragments: FragmentTracker::new(FixedState::with_seed(config.seed)),
             flows: FlowSampler::new(config.flow_sample),
             packets: PacketSampler::new(config.packet_sample, config.seed),
-            tcp_analysis: config.tcp_analysis(),
+            tcp_analysis: config.analyses_tcp(),
             stats: ObserverStats::default(),
         }
     }

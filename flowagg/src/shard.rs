@@ -1,7 +1,7 @@
 //! A flow table that one thread owns outright, closing intervals on packet time.
 //!
 //! # Memory
-//! One open flow costs about 72 bytes if its addresses are IPv4, 88 if not
+//! One open flow costs about 72 bytes if its addresses are IPv4, 96 if not
 //! ([`crate::table`]). When an interval closes, its entries are handed over
 //! as they are and sorted where they lie on the writer's side; the records
 //! are built a chunk at a time as they are written, so a closing never
@@ -158,9 +158,7 @@ impl Shard {
             max_flows: config.max_flows.clamp(1, MAX_ENTRIES),
             partial: Vec::new(),
             scratch: EvictionScratch::default(),
-            tcp: config.tcp_analysis().then(|| {
-                Tracker::new(config.interval_secs, config.max_flows.clamp(1, MAX_ENTRIES))
-            }),
+            tcp: config.analyses_tcp().then(|| Tracker::new(config)),
             points,
             stats: ShardStats::default(),
         }
@@ -171,30 +169,52 @@ impl Shard {
     /// entries of group k + 1 are loaded while group k is counted, so one
     /// group's misses overlap the next one's and the counting.
     pub fn push_batch(&mut self, batch: &[Observation]) {
-        let big = self.open.last().filter(|o| o.flows.is_big(WARM_FROM));
-        let Some(newest) = big else {
+        let flows_big = self.open.last().is_some_and(|o| o.flows.is_big(WARM_FROM));
+        let tcp_big = self.tcp.as_ref().is_some_and(|t| t.is_big(WARM_FROM));
+        if !flows_big && !tcp_big {
             batch.iter().for_each(|obs| self.push(obs));
             return;
-        };
+        }
         let group = |k: usize| batch.chunks(WARM_GROUP).nth(k);
         for first in batch.chunks(WARM_GROUP).take(2) {
-            newest.flows.warm_slots(first);
+            self.warm_slots(first);
         }
         if let Some(first) = group(0) {
-            newest.flows.warm_entries(first);
+            self.warm_entries(first);
         }
         for (k, counted) in batch.chunks(WARM_GROUP).enumerate() {
-            if let Some(newest) = self.open.last() {
-                if let Some(ahead) = group(k + 2) {
-                    newest.flows.warm_slots(ahead);
-                }
-                if let Some(next) = group(k + 1) {
-                    newest.flows.warm_entries(next);
-                }
+            if let Some(ahead) = group(k + 2) {
+                self.warm_slots(ahead);
+            }
+            if let Some(next) = group(k + 1) {
+                self.warm_entries(next);
             }
             for obs in counted {
                 self.push(obs);
             }
+        }
+    }
+
+    /// The first stage of [`Shard::push_batch`]'s pipeline: the slots of
+    /// the group's flows in the newest interval and of its TCP connections.
+    #[inline]
+    fn warm_slots(&self, group: &[Observation]) {
+        if let Some(newest) = self.open.last() {
+            newest.flows.warm_slots(group);
+        }
+        if let Some(tcp) = &self.tcp {
+            tcp.warm_slots(group);
+        }
+    }
+
+    /// The second stage: the entries those slots point to.
+    #[inline]
+    fn warm_entries(&self, group: &[Observation]) {
+        if let Some(newest) = self.open.last() {
+            newest.flows.warm_entries(group);
+        }
+        if let Some(tcp) = &self.tcp {
+            tcp.warm_entries(group);
         }
     }
 

@@ -21,7 +21,7 @@
 use foldhash::fast::FixedState;
 
 use crate::{
-    entry::{Counts, Entry, V4Entry, WideEntry},
+    entry::{Counts, Entry, Keyed, V4Entry, WideEntry},
     tcp::Mark,
     FlowKey, FlowRecord, Interval, Observation, ObservationPoint,
 };
@@ -124,7 +124,7 @@ impl FlowTables {
     }
 
     /// The counts of the flow `key` (whose hash is `hash`), if held.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn counts_mut(&mut self, key: &FlowKey, hash: u64) -> Option<&mut Counts> {
         match V4Entry::store(key) {
             Some(key) => self.v4.find_mut(&key, hash).map(Entry::counts_mut),
@@ -191,9 +191,9 @@ impl FlowTables {
         let mut touched = 0u64;
         for obs in group {
             touched ^= if obs.key.shape.is_v6() {
-                self.wide.tagged(obs.hash).map_or(0, Entry::touch)
+                self.wide.tagged(obs.hash).map_or(0, Keyed::touch)
             } else {
-                self.v4.tagged(obs.hash).map_or(0, Entry::touch)
+                self.v4.tagged(obs.hash).map_or(0, Keyed::touch)
             };
         }
         std::hint::black_box(touched);
@@ -254,7 +254,7 @@ impl FlowTables {
 /// the rest the same bits of the key hash's upper half, so a probe rarely
 /// reads an entry that is not the one it looks for.
 #[derive(Debug)]
-struct FlowTable<E> {
+pub(crate) struct FlowTable<E> {
     entries: Vec<E>,
     slots: Vec<u32>,
 }
@@ -268,7 +268,7 @@ impl<E> Default for FlowTable<E> {
     }
 }
 
-impl<E: Entry> FlowTable<E> {
+impl<E: Keyed> FlowTable<E> {
     /// An empty table with room for `flows` flows, in the memory of a
     /// table used before.
     fn reuse(mut entries: Vec<E>, mut slots: Vec<u32>, flows: usize) -> Self {
@@ -280,13 +280,13 @@ impl<E: Entry> FlowTable<E> {
         FlowTable { entries, slots }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// The entry of `key`, if the table holds it.
     #[inline]
-    fn find_mut(&mut self, key: &E::Stored, hash: u64) -> Option<&mut E> {
+    pub(crate) fn find_mut(&mut self, key: &E::Stored, hash: u64) -> Option<&mut E> {
         match self.probe(key, hash) {
             Ok(index) => Some(&mut self.entries[index]),
             Err(_) => None,
@@ -294,7 +294,7 @@ impl<E: Entry> FlowTable<E> {
     }
 
     /// Adds a flow the table does not hold.
-    fn insert_new(&mut self, entry: E, hash: u64, hasher: &FixedState) {
+    pub(crate) fn insert_new(&mut self, entry: E, hash: u64, hasher: &FixedState) {
         if (self.entries.len() + 1) * 2 > self.slots.len() {
             self.grow(hasher);
         }
@@ -314,14 +314,14 @@ impl<E: Entry> FlowTable<E> {
 
     /// The first slot `hash` probes.
     #[inline]
-    fn first_slot(&self, hash: u64) -> u32 {
+    pub(crate) fn first_slot(&self, hash: u64) -> u32 {
         self.slots[hash as usize & (self.slots.len() - 1)]
     }
 
     /// The first entry on `hash`'s probe sequence whose slot carries its
     /// tag: the one a lookup will compare first, nearly always its own.
     #[inline]
-    fn tagged(&self, hash: u64) -> Option<&E> {
+    pub(crate) fn tagged(&self, hash: u64) -> Option<&E> {
         let index = self.walk(hash, |_| true).ok()?;
         self.entries.get(index)
     }
@@ -332,9 +332,9 @@ impl<E: Entry> FlowTable<E> {
     }
 
     /// Keeps the entries `keep` keeps, in order, and rebuilds the index.
-    fn retain(&mut self, keep: impl FnMut(&E) -> bool, hasher: &FixedState) {
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&mut E) -> bool, hasher: &FixedState) {
         let before = self.entries.len();
-        self.entries.retain(keep);
+        self.entries.retain_mut(keep);
         if self.entries.len() != before {
             self.rebuild(self.slots.len(), hasher);
         }

@@ -51,10 +51,16 @@ def totals_of(rows):
         "start_us": sum(micros(r["start_time"]) for r in rows),
         "end_us": sum(micros(r["end_time"]) for r in rows),
         "interval_us": sum(micros(r["interval_start"]) for r in rows),
+        "rtt_msec": sum(r.get("rtt_msec", 0) for r in rows),
+        "rtts": sum(1 for r in rows if "rtt_msec" in r),
+        "retransmitted": sum(r.get("retransmitted_packets", 0) for r in rows),
+        "analysed": sum(1 for r in rows if "retransmitted_packets" in r),
     }
 
 
 expected = totals_of(records)
+# The inputs must exercise the TCP fields, or their columns go unchecked.
+assert expected["rtts"] > 0 and expected["retransmitted"] > 0, expected
 per_partition = Counter()
 for r in records:
     t = r["interval_start"]
@@ -87,7 +93,9 @@ LIMIT 10
 TOTALS = """
 SELECT COUNT(*), SUM(bytes_sent), SUM(packets_sent), SUM(payload_bytes),
        COUNT(connection.src_port), COUNT(icmp_type), COUNT(tcp_flags), COUNT(mirror.encap),
-       SUM({us}(start_time)), SUM({us}(end_time)), SUM({us}(interval_start))
+       SUM({us}(start_time)), SUM({us}(end_time)), SUM({us}(interval_start)),
+       COALESCE(SUM(rtt_msec), 0), COUNT(rtt_msec),
+       COALESCE(SUM(retransmitted_packets), 0), COUNT(retransmitted_packets)
 FROM flows
 """
 
@@ -194,6 +202,8 @@ want_schema = {
     **{end + "_location": pa.struct([pa.field(n, pa.string()) for n in ("continent", "country", "region", "city")]
                                     + [pa.field("asn", pa.int64())])
        for end in ("src", "dest")},
+    "rtt_msec": pa.int64(),
+    "retransmitted_packets": pa.int64(),
 }
 got_schema = {f.name: f.type for f in dataset.schema if f.name not in ("date", "hour")}
 check("pyarrow types", got_schema, want_schema)
@@ -221,6 +231,10 @@ arrow_totals = {
     "start_us": total(table["start_time"].cast(pa.int64())),
     "end_us": total(table["end_time"].cast(pa.int64())),
     "interval_us": total(table["interval_start"].cast(pa.int64())),
+    "rtt_msec": total(table["rtt_msec"]),
+    "rtts": count(table["rtt_msec"]),
+    "retransmitted": total(table["retransmitted_packets"]),
+    "analysed": count(table["retransmitted_packets"]),
 }
 check("pyarrow totals", arrow_totals, expected)
 meta = dataset.schema.metadata or {}
@@ -280,6 +294,8 @@ try:
             **{end + "_location": S(*((n, T.StringType(), True) for n in ("continent", "country", "region", "city")),
                                     ("asn", T.LongType(), True))
                for end in ("src", "dest")},
+            "rtt_msec": T.LongType(),
+            "retransmitted_packets": T.LongType(),
             "date": T.DateType(),
             "hour": T.IntegerType(),
         },

@@ -11,9 +11,14 @@ mod rtt;
 mod sequence;
 
 use capture::Timestamp;
-use hashbrown::{hash_table::Entry, HashTable};
+use foldhash::fast::FixedState;
 
-use crate::{key::REVERSE, FlowKey, Interval, Observation};
+use crate::{
+    entry::Keyed,
+    key::other_direction,
+    table::{FlowTable, MAX_ENTRIES},
+    AggConfig, FlowKey, Interval, Observation,
+};
 use rtt::{Samples, Timing};
 use sequence::{Kind, Segment, Sent, ACK, FIN, RST, SYN};
 
@@ -74,33 +79,63 @@ pub struct TcpStats {
     pub untracked_segments: u64,
 }
 
-/// What one end did.
+/// What one end did: what every one of its segments reads and moves.
 #[derive(Debug, Clone, Copy, Default)]
 struct End {
     sent: Sent,
     timing: Timing,
-    samples: Samples,
 }
 
-/// One connection, both directions.
-#[derive(Debug, Clone)]
+/// One connection, both directions: what every segment reads first, in
+/// the first three cache lines ([`Keyed::touch`] loads them ahead), then
+/// what only samples and handshakes touch.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Connection {
-    /// The forward direction's key ([`FlowKey::forward`]) and hash.
+    /// The forward direction's key ([`FlowKey::forward`]).
     key: FlowKey,
-    hash: u64,
     last_seen: Timestamp,
-    /// The sequence number and time of the latest SYN (without ACK).
-    syn: Option<(u32, Timestamp)>,
-    /// The handshake's round trip, as Wireshark's `initial_rtt`: from the
-    /// latest SYN to the first segment after it with ACK and without SYN,
-    /// whichever end sent it. Reordering is judged against it.
-    handshake: Option<u64>,
+    /// The handshake's round trip in nanoseconds (0: not yet), as
+    /// Wireshark's `initial_rtt`: from the latest SYN to the first segment
+    /// after it with ACK and without SYN, whichever end sent it. Reordering
+    /// is judged against it.
+    handshake: u64,
+    /// When the latest SYN (without ACK) was seen ([`NO_SYN`]: none).
+    syn_time: Timestamp,
     /// The forward direction's sender, then the reverse's.
     ends: [End; 2],
-    /// A FIN seen from each end (bit per end), or an RST.
+    /// Each direction's round-trip samples in the interval they belong to.
+    samples: [Samples; 2],
+    /// The forward direction's hash.
+    hash: u64,
+    /// The sequence number of the latest SYN.
+    syn_seq: u32,
+    /// A FIN seen from each end (bit per end).
     fins: u8,
+    /// An RST, or a FIN from each end.
     ended: bool,
 }
+
+impl Keyed for Connection {
+    type Stored = FlowKey;
+
+    #[inline]
+    fn stored(&self) -> &FlowKey {
+        &self.key
+    }
+
+    fn key(&self) -> FlowKey {
+        self.key
+    }
+
+    #[inline]
+    fn touch(&self) -> u64 {
+        u64::from(self.key.proto) ^ self.ends[0].sent.touch() ^ self.ends[1].timing.touch()
+    }
+}
+
+/// [`Connection::syn_time`] before any SYN.
+const NO_SYN: Timestamp = Timestamp(u64::MAX);
 
 impl Connection {
     /// Follows the handshake: a SYN with a new initial sequence number on
@@ -108,18 +143,21 @@ impl Connection {
     /// first acknowledgement after a SYN gives the handshake's round trip.
     fn handshake_step(&mut self, seg: &Segment) {
         if seg.flags & SYN != 0 && seg.flags & ACK == 0 {
-            if self.syn.is_some_and(|(isn, _)| isn != seg.seq) {
+            if self.syn_time != NO_SYN && self.syn_seq != seg.seq {
                 self.ends = [End::default(); 2];
-                self.handshake = None;
+                self.samples = [Samples::default(); 2];
+                self.handshake = 0;
                 self.fins = 0;
                 self.ended = false;
             }
-            self.syn = Some((seg.seq, seg.ts));
-        } else if seg.flags & ACK != 0 && seg.flags & SYN == 0 && self.handshake.is_none() {
-            if let Some((_, syn)) = self.syn {
-                let round_trip = seg.ts.0.saturating_sub(syn.0);
-                self.handshake = (round_trip > 0).then_some(round_trip);
-            }
+            self.syn_seq = seg.seq;
+            self.syn_time = seg.ts;
+        } else if seg.flags & ACK != 0
+            && seg.flags & SYN == 0
+            && self.handshake == 0
+            && self.syn_time != NO_SYN
+        {
+            self.handshake = seg.ts.0.saturating_sub(self.syn_time.0);
         }
     }
 
@@ -128,7 +166,7 @@ impl Connection {
         if end == 0 {
             (self.key, self.hash)
         } else {
-            (self.key.reversed(), self.hash ^ REVERSE)
+            (self.key.reversed(), other_direction(self.hash, true))
         }
     }
 }
@@ -142,24 +180,65 @@ const IDLE_NANOS: u64 = 120 * Timestamp::NANOS_PER_SEC;
 /// Bytes of state per analysed connection.
 pub const CONNECTION_BYTES: usize = std::mem::size_of::<Connection>();
 
-/// The TCP connections of one shard.
+/// The TCP connections of one shard, in the flow tables' kind of table, so
+/// that a batch loads its connections ahead as it loads its flows.
 #[derive(Debug)]
 pub struct Tracker {
     secs: u32,
     max: usize,
-    connections: HashTable<Connection>,
+    hasher: FixedState,
+    connections: FlowTable<Connection>,
     stats: TcpStats,
 }
 
 impl Tracker {
-    /// A tracker for intervals of `secs` seconds, holding at most `max` connections.
-    pub fn new(secs: u32, max: usize) -> Self {
+    /// A tracker of the run's settings: its intervals, its flow budget (as
+    /// many connections at most) and its hash seed.
+    pub fn new(config: &AggConfig) -> Self {
         Tracker {
-            secs,
-            max: max.max(1),
-            connections: HashTable::new(),
+            secs: config.interval_secs,
+            max: config.max_flows.clamp(1, MAX_ENTRIES),
+            hasher: FixedState::with_seed(config.seed),
+            connections: FlowTable::default(),
             stats: TcpStats::default(),
         }
+    }
+
+    /// The key, hash and direction of the connection of `obs`, a TCP
+    /// segment: the forward direction's key and hash, and whether `obs` is
+    /// of the forward direction.
+    #[inline]
+    fn connection_of(obs: &Observation) -> (FlowKey, u64, bool) {
+        let (key, forward) = obs.key.oriented();
+        (key, other_direction(obs.hash, !forward), forward)
+    }
+
+    /// Loads the first slot of each TCP segment's connection: the first
+    /// stage of [`crate::Shard::push_batch`]'s pipeline.
+    #[inline]
+    pub(crate) fn warm_slots(&self, group: &[Observation]) {
+        let mut touched = 0u32;
+        for obs in group.iter().filter(|o| o.segment.is_some()) {
+            touched ^= self.connections.first_slot(Self::connection_of(obs).1);
+        }
+        std::hint::black_box(touched);
+    }
+
+    /// Loads the connection each TCP segment will find, as
+    /// [`crate::table::FlowTables::warm_entries`] does a flow.
+    #[inline]
+    pub(crate) fn warm_entries(&self, group: &[Observation]) {
+        let mut touched = 0u64;
+        for obs in group.iter().filter(|o| o.segment.is_some()) {
+            let hash = Self::connection_of(obs).1;
+            touched ^= self.connections.tagged(hash).map_or(0, Keyed::touch);
+        }
+        std::hint::black_box(touched);
+    }
+
+    /// Whether loading ahead pays: a small table stays in cache.
+    pub(crate) fn is_big(&self, from: usize) -> bool {
+        self.connections.len() >= from
     }
 
     /// Analyses one observation (one with a captured TCP segment; any other
@@ -175,35 +254,29 @@ impl Tracker {
         let Some(tcp) = obs.segment else {
             return (Verdict::default(), None);
         };
-        let forward = obs.key.forward();
-        let hash = if forward {
-            obs.hash
-        } else {
-            obs.hash ^ REVERSE
-        };
-        let key = if forward { obs.key } else { obs.key.reversed() };
-        let room = self.connections.len() < self.max;
-        let conn = match self.connections.entry(hash, |c| c.key == key, |c| c.hash) {
-            Entry::Occupied(found) => found.into_mut(),
-            Entry::Vacant(vacant) if room => {
-                self.stats.connections += 1;
-                vacant
-                    .insert(Connection {
-                        key,
-                        hash,
-                        last_seen: obs.ts,
-                        syn: None,
-                        handshake: None,
-                        ends: [End::default(); 2],
-                        fins: 0,
-                        ended: false,
-                    })
-                    .into_mut()
-            }
-            Entry::Vacant(_) => {
+        let (key, hash, forward) = Self::connection_of(obs);
+        if self.connections.find_mut(&key, hash).is_none() {
+            if self.connections.len() >= self.max {
                 self.stats.untracked_segments += 1;
                 return (Verdict::default(), None);
             }
+            self.stats.connections += 1;
+            let conn = Connection {
+                key,
+                last_seen: obs.ts,
+                handshake: 0,
+                syn_time: NO_SYN,
+                ends: [End::default(); 2],
+                samples: [Samples::default(); 2],
+                hash,
+                syn_seq: 0,
+                fins: 0,
+                ended: false,
+            };
+            self.connections.insert_new(conn, hash, &self.hasher);
+        }
+        let Some(conn) = self.connections.find_mut(&key, hash) else {
+            return (Verdict::default(), None);
         };
         conn.last_seen = conn.last_seen.max(obs.ts);
         let seg = Segment {
@@ -216,10 +289,10 @@ impl Tracker {
         };
         conn.handshake_step(&seg);
         let (me, other) = if forward { (0, 1) } else { (1, 0) };
-        if seg.flags & FIN != 0 {
-            conn.fins |= 1 << me;
+        if seg.flags & (FIN | RST) != 0 {
+            conn.fins |= u8::from(seg.flags & FIN != 0) << me;
+            conn.ended |= seg.flags & RST != 0 || conn.fins == 0b11;
         }
-        conn.ended |= seg.flags & RST != 0 || conn.fins == 0b11;
         let mut verdict = Verdict {
             tracked: true,
             ..Verdict::default()
@@ -235,24 +308,22 @@ impl Tracker {
                     let usec = u32::try_from((round_trip + 500) / 1000)
                         .unwrap_or(u32::MAX - 1)
                         .min(u32::MAX - 1);
-                    done = conn.ends[other]
-                        .samples
-                        .add(interval, usec)
-                        .map(|(at, usec)| {
-                            let (key, hash) = conn.direction(other);
-                            RoundTrip {
-                                key,
-                                hash,
-                                interval: at,
-                                usec,
-                            }
-                        });
+                    done = conn.samples[other].add(interval, usec).map(|(at, usec)| {
+                        let (key, hash) = conn.direction(other);
+                        RoundTrip {
+                            key,
+                            hash,
+                            interval: at,
+                            usec,
+                        }
+                    });
                 }
             }
         }
         let [a, b] = &mut conn.ends;
         let (mine, theirs) = if me == 0 { (a, &*b) } else { (b, &*a) };
-        match mine.sent.segment(&theirs.sent, &seg, conn.handshake) {
+        let handshake = (conn.handshake > 0).then_some(conn.handshake);
+        match mine.sent.segment(&theirs.sent, &seg, handshake) {
             Kind::Retransmission => {
                 verdict.retransmission = true;
                 mine.timing.retransmitted();
@@ -281,30 +352,34 @@ impl Tracker {
             .0
             .saturating_sub(u64::from(lateness_secs) * Timestamp::NANOS_PER_SEC);
         let interval = u64::from(secs) * Timestamp::NANOS_PER_SEC;
-        self.connections.retain(|conn| {
-            for end in 0..2 {
-                let due = conn.ends[end].samples.interval().is_some_and(|start| {
-                    Interval { start, secs }.is_closed_at(watermark, lateness_secs)
-                });
-                if let Some((interval, usec)) = due.then(|| conn.ends[end].samples.take()).flatten()
-                {
-                    let (key, hash) = conn.direction(end);
-                    out(RoundTrip {
-                        key,
-                        hash,
-                        interval,
-                        usec,
+        let hasher = self.hasher.clone();
+        self.connections.retain(
+            |conn| {
+                for end in 0..2 {
+                    let due = conn.samples[end].interval().is_some_and(|start| {
+                        Interval { start, secs }.is_closed_at(watermark, lateness_secs)
                     });
+                    if let Some((interval, usec)) = due.then(|| conn.samples[end].take()).flatten()
+                    {
+                        let (key, hash) = conn.direction(end);
+                        out(RoundTrip {
+                            key,
+                            hash,
+                            interval,
+                            usec,
+                        });
+                    }
                 }
-            }
-            let idle = known.saturating_sub(conn.last_seen.0);
-            let limit = if conn.ended {
-                interval
-            } else {
-                IDLE_NANOS.max(2 * interval)
-            };
-            idle <= limit
-        });
+                let idle = known.saturating_sub(conn.last_seen.0);
+                let limit = if conn.ended {
+                    interval
+                } else {
+                    IDLE_NANOS.max(2 * interval)
+                };
+                idle <= limit
+            },
+            &hasher,
+        );
     }
 
     /// Connections held.
@@ -314,7 +389,7 @@ impl Tracker {
 
     /// Whether no connection is held.
     pub fn is_empty(&self) -> bool {
-        self.connections.is_empty()
+        self.connections.len() == 0
     }
 
     /// What the analysis did so far.
@@ -327,13 +402,10 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    /// docs/record.md says "about 300 bytes" a connection (the entry; the
-    /// table adds a control byte and its spare room).
+    /// docs/record.md says 320 bytes a connection (five cache lines; the
+    /// table adds a 4-byte slot, at most half full).
     #[test]
     fn a_connection_costs_what_the_docs_say() {
-        assert!(
-            (280..=312).contains(&CONNECTION_BYTES),
-            "{CONNECTION_BYTES} bytes an entry"
-        );
+        assert!(CONNECTION_BYTES == 320, "{CONNECTION_BYTES} bytes an entry");
     }
 }

@@ -25,6 +25,12 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
+    /// A word of the state, read to load it ahead.
+    #[inline]
+    pub(crate) fn touch(&self) -> u64 {
+        self.half
+    }
+
     /// A segment of this end that carried new sequence numbers up to `end`:
     /// timed, unless one is already.
     pub(crate) fn sent(&mut self, end: u32, ts: Timestamp) {

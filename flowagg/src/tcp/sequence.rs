@@ -96,6 +96,12 @@ impl Default for Sent {
 }
 
 impl Sent {
+    /// A word of the state, read to load it ahead.
+    #[inline]
+    pub(crate) fn touch(&self) -> u64 {
+        u64::from(self.next_seq)
+    }
+
     /// Classifies `seg`, sent by this end while `other` is the other end,
     /// and moves this end's state on. `handshake` is the connection's
     /// initial round trip, when measured: the out-of-order threshold.
@@ -171,5 +177,152 @@ impl Sent {
             return Kind::OutOfOrder;
         }
         Kind::Retransmission
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    /// A segment of `len` bytes at `seq`, acknowledging `ack`, at `ms`.
+    fn seg(seq: u32, len: u32, flags: u8, ms: u64) -> Segment {
+        Segment {
+            seq,
+            ack: 1,
+            window: 1000,
+            flags,
+            len,
+            ts: Timestamp(ms * MS),
+        }
+    }
+
+    /// Kinds of `segments`, all from one end, the other end silent.
+    fn kinds(segments: &[Segment]) -> Vec<Kind> {
+        let (mut me, other) = (Sent::default(), Sent::default());
+        segments
+            .iter()
+            .map(|s| me.segment(&other, s, None))
+            .collect()
+    }
+
+    #[test]
+    fn data_sent_again_is_a_retransmission_unless_it_comes_at_once() {
+        use Kind::*;
+        let a = seg(100, 50, ACK, 0);
+        let b = seg(150, 50, ACK, 1);
+        assert_eq!(
+            kinds(&[a, b, seg(100, 50, ACK, 500)]),
+            [New, New, Retransmission],
+            "half a second later"
+        );
+        assert_eq!(
+            kinds(&[a, b, seg(100, 50, ACK, 2)]),
+            [New, New, OutOfOrder],
+            "1 ms after the highest, within 3 ms"
+        );
+        assert_eq!(
+            kinds(&[a, b, seg(150, 50, ACK, 2)]),
+            [New, New, Retransmission],
+            "ending where the highest did: sent twice, not reordered"
+        );
+    }
+
+    #[test]
+    fn keep_alives_and_pure_acks_are_not_retransmissions() {
+        use Kind::*;
+        let a = seg(100, 50, ACK, 0);
+        assert_eq!(
+            kinds(&[a, seg(149, 0, ACK, 60_000), seg(149, 1, ACK, 120_000)]),
+            [New, Probe, Probe]
+        );
+        assert_eq!(kinds(&[a, seg(100, 0, ACK, 600)]), [New, New], "no data");
+        assert_eq!(
+            kinds(&[a, seg(149, 2, ACK, 600)]),
+            [New, New],
+            "two bytes one below the next: new data, as Wireshark has it"
+        );
+    }
+
+    #[test]
+    fn a_zero_window_probe_is_not_one() {
+        let mut me = Sent::default();
+        let mut other = Sent::default();
+        me.segment(&other, &seg(100, 50, ACK, 0), None);
+        let closed = Segment {
+            window: 0,
+            ack: 150,
+            ..seg(1, 0, ACK, 1)
+        };
+        other.segment(&me, &closed, None);
+        assert_eq!(
+            me.segment(&other, &seg(150, 1, ACK, 200), None),
+            Kind::Probe
+        );
+        assert_eq!(
+            me.segment(&other, &seg(150, 1, ACK, 400), None),
+            Kind::Probe,
+            "the probe did not move the next sequence number"
+        );
+    }
+
+    #[test]
+    fn data_the_receiver_acknowledged_is_a_spurious_retransmission() {
+        let mut me = Sent::default();
+        let mut other = Sent::default();
+        me.segment(&other, &seg(100, 50, ACK, 0), None);
+        other.segment(
+            &me,
+            &Segment {
+                ack: 150,
+                ..seg(1, 0, ACK, 1)
+            },
+            None,
+        );
+        assert_eq!(
+            me.segment(&other, &seg(100, 50, ACK, 2), None),
+            Kind::Retransmission,
+            "within 3 ms, yet acknowledged already"
+        );
+    }
+
+    #[test]
+    fn after_two_duplicate_acks_the_missing_segment_is_a_fast_retransmission() {
+        let mut me = Sent::default();
+        let mut other = Sent::default();
+        for (i, s) in [100, 150, 200].into_iter().enumerate() {
+            me.segment(&other, &seg(s, 50, ACK, i as u64), None);
+        }
+        // The receiver lost 150..200: it acknowledges 150 three times.
+        for ms in [3, 4, 5] {
+            other.segment(
+                &me,
+                &Segment {
+                    ack: 150,
+                    ..seg(1, 0, ACK, ms)
+                },
+                None,
+            );
+        }
+        assert_eq!(
+            me.segment(&other, &seg(150, 50, ACK, 6), None),
+            Kind::Retransmission,
+            "3 ms after the highest would be out of order, but two duplicate ACKs came first"
+        );
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        use Kind::*;
+        let top = u32::MAX - 9;
+        assert_eq!(
+            kinds(&[
+                seg(top, 20, ACK, 0),
+                seg(10, 5, ACK, 1),
+                seg(top, 20, ACK, 900)
+            ]),
+            [New, New, Retransmission]
+        );
     }
 }
