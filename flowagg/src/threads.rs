@@ -433,7 +433,10 @@ mod tests {
         /// different shards may interleave differently: the same records).
         #[test]
         fn threads_write_what_local_shards_write(
-            steps in prop::collection::vec((0u16..40, -2000i64..4000, 40u32..1500), 1..400),
+            steps in prop::collection::vec(
+                (0u16..40, -2000i64..4000, 40u32..1500, any::<bool>(), (0u32..6, 0u32..6, any::<u8>())),
+                1..400,
+            ),
             shards in 1usize..5,
             max_flows in prop_oneof![1usize..=8, Just(crate::DEFAULT_MAX_FLOWS)],
         ) {
@@ -441,9 +444,20 @@ mod tests {
             let mut t: i64 = 100_000;
             let stream: Vec<_> = steps
                 .into_iter()
-                .map(|(port, dt_ms, len)| {
+                .map(|(port, dt_ms, len, back, (seq, ack, flags))| {
                     t = (t + dt_ms / 4).max(0);
-                    obs(port, t as u64 * 1_000_000, len)
+                    // TCP segments both ways, whose sequence and
+                    // acknowledgement numbers meet often enough to time
+                    // round trips and to repeat data.
+                    let mut o = obs(port, t as u64 * 1_000_000, len);
+                    if back {
+                        o.key = o.key.reversed();
+                        o.hash = o.key.hash(&foldhash::fast::FixedState::with_seed(0));
+                    }
+                    o.payload_len = len % 3 * 100;
+                    o.tcp_flags = flags;
+                    o.segment = Some(capture::decode::TcpSegment { seq: seq * 100, ack: ack * 100, window: 1000 });
+                    o
                 })
                 .collect();
             let mut want = local(&config, &stream, shards);
@@ -465,6 +479,8 @@ mod tests {
                         .then(a.first.cmp(&b.first))
                         .then(a.last.cmp(&b.last))
                         .then(a.partial.cmp(&b.partial))
+                        .then(a.rtt_usec.cmp(&b.rtt_usec))
+                        .then(a.retransmitted_packets.cmp(&b.retransmitted_packets))
                 };
                 want.sort_by(content);
                 got.sort_by(content);
