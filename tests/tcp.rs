@@ -287,3 +287,56 @@ fn issue_17_rtt_msec_of_each_record_is_the_median_of_hand_summed_samples() {
     ];
     assert_eq!(got, want);
 }
+
+/// Runs `replay -f json` on `capture` with `extra` options; its records.
+fn replay_json(test: &str, capture: &str, extra: &[&str]) -> Vec<Value> {
+    let out = scratch(test).join("records.json");
+    let mut args = vec!["replay", "-q", "-f", "json", "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let input = fixture(capture);
+    args.push(input.to_str().unwrap());
+    let run = mirrorflow(&args);
+    assert!(run.status.success(), "{run:?}");
+    parse_records(&std::fs::read(&out).unwrap())
+}
+
+/// What `--flow-sample` must not change of a kept direction: its round trips,
+/// which need the acknowledgements of the direction left out.
+#[test]
+fn issue_17_a_direction_sampled_out_still_times_the_other() {
+    let capture = "zeek-ipv6-tcp-smtp.pcap";
+    let all = replay_json("tcp-sample-all", capture, &[]);
+    let timed = |records: &[Value], port: u64| -> Vec<(String, Option<u64>)> {
+        records
+            .iter()
+            .filter(|r| r["connection"]["src_port"] == port)
+            .map(|r| (r["interval_start"].to_string(), r["rtt_msec"].as_u64()))
+            .collect()
+    };
+    // A seed that keeps exactly one direction of the one connection.
+    let mut checked = false;
+    for seed in 0..64 {
+        let seed = seed.to_string();
+        let sampled = replay_json(
+            &format!("tcp-sample-{seed}"),
+            capture,
+            &["--flow-sample", "0.5", "--seed", &seed],
+        );
+        let ports: std::collections::BTreeSet<u64> = sampled
+            .iter()
+            .map(|r| r["connection"]["src_port"].as_u64().unwrap())
+            .collect();
+        if ports.len() != 1 {
+            continue;
+        }
+        let kept = *ports.first().unwrap();
+        assert_eq!(timed(&sampled, kept), timed(&all, kept), "seed {seed}");
+        assert!(
+            timed(&sampled, kept).iter().any(|(_, rtt)| rtt.is_some()),
+            "seed {seed}: the kept direction has round trips"
+        );
+        checked = true;
+        break;
+    }
+    assert!(checked, "no seed kept exactly one direction");
+}
