@@ -216,18 +216,7 @@ fn per_direction(records: &[Value], field: &str) -> BTreeMap<(String, u16, Strin
 #[test]
 fn issue_17_retransmitted_packets_of_each_direction_are_tsharks() {
     for capture in CAPTURES {
-        let out = scratch(&format!("tcp-retrans-{capture}")).join("records.json");
-        let run = mirrorflow(&[
-            "replay",
-            "-q",
-            "-f",
-            "json",
-            "-o",
-            out.to_str().unwrap(),
-            fixture(capture).to_str().unwrap(),
-        ]);
-        assert!(run.status.success(), "{run:?}");
-        let records = parse_records(&std::fs::read(&out).unwrap());
+        let records = replay_json(&format!("tcp-retrans-{capture}"), capture, &[]);
         let ours = per_direction(&records, "retransmitted_packets");
         let mut theirs: BTreeMap<_, u64> = ours.keys().map(|k| (k.clone(), 0)).collect();
         for frame in expected(capture) {
@@ -244,18 +233,7 @@ fn issue_17_retransmitted_packets_of_each_direction_are_tsharks() {
 /// and a record writes the median (the lower middle one of an even count).
 #[test]
 fn issue_17_rtt_msec_of_each_record_is_the_median_of_hand_summed_samples() {
-    let out = scratch("tcp-rtt-smtp").join("records.json");
-    let run = mirrorflow(&[
-        "replay",
-        "-q",
-        "-f",
-        "json",
-        "-o",
-        out.to_str().unwrap(),
-        fixture("zeek-ipv6-tcp-smtp.pcap").to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{run:?}");
-    let records = parse_records(&std::fs::read(&out).unwrap());
+    let records = replay_json("tcp-rtt-smtp", "zeek-ipv6-tcp-smtp.pcap", &[]);
     let got: Vec<(u64, &str, Option<u64>)> = records
         .iter()
         .map(|r| {
