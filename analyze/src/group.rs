@@ -399,6 +399,12 @@ impl crate::scan::Sink for Worker {
         self.add(columns, rows);
         Ok(())
     }
+
+    fn expect(&mut self, rows: usize) {
+        for table in &mut self.tables {
+            table.groups.reserve(rows);
+        }
+    }
 }
 
 /// The 5-tuple hasher: fixed seeds, so every worker gives a tuple the same

@@ -50,6 +50,10 @@ const BATCH_ROWS: usize = 8 * 1024;
 pub trait Sink: Send {
     /// Takes one batch of `rows` records.
     fn batch(&mut self, columns: &[ArrayRef], rows: usize) -> Result<(), Error>;
+    /// A row group of `rows` records comes next: room can be made at once.
+    fn expect(&mut self, rows: usize) {
+        let _ = rows;
+    }
 }
 
 /// What a scan read and skipped.
@@ -191,6 +195,8 @@ fn read_row_group(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(err)?;
+    let expected = meta.metadata().row_group(row_group).num_rows();
+    sink.expect(usize::try_from(expected).unwrap_or(0));
     let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(|e| err(e.into()))?;

@@ -119,7 +119,19 @@ impl Part {
 
     /// Doubles the slots: the old rows are added into the empty table.
     fn grow(&mut self, shape: &Shape) {
-        let slots = (self.slots() * 2).max(64);
+        self.grow_to((self.slots() * 2).max(64), shape);
+    }
+
+    /// Room for `groups` groups without growing again.
+    fn reserve(&mut self, groups: usize, shape: &Shape) {
+        let slots = (groups * 8 / 5 + 1).next_power_of_two().max(64);
+        if slots > self.slots() {
+            self.grow_to(slots, shape);
+        }
+    }
+
+    /// Moves the rows into a table of `slots` slots.
+    fn grow_to(&mut self, slots: usize, shape: &Shape) {
         let mut grown = Part {
             rows: vec![0; slots * shape.stride()],
             sets: Vec::new(),
@@ -205,6 +217,19 @@ impl GroupTable {
         GroupTable {
             shape,
             parts: (0..PARTS).map(|_| Part::default()).collect(),
+        }
+    }
+
+    /// Room for `groups` groups without growing on the way: sized at once
+    /// for the first row group read (its records bound the groups it adds),
+    /// instead of doubling and copying at every power of two. Later row
+    /// groups mostly meet groups already held, so the table is not sized
+    /// ahead for them. Parts take an even share, an eighth more for the spread.
+    pub fn reserve(&mut self, groups: usize) {
+        let share = groups / PARTS + groups / PARTS / 8;
+        let shape = self.shape;
+        for part in &mut self.parts {
+            part.reserve(share, &shape);
         }
     }
 
