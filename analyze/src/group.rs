@@ -273,6 +273,8 @@ pub struct Worker {
     selection: Selection,
     filter_caches: Vec<DictCache<bool>>,
     tables: Vec<Table>,
+    /// Records of the row group begun, until its first batch is counted.
+    expected: Option<usize>,
 }
 
 impl Worker {
@@ -280,6 +282,7 @@ impl Worker {
     pub fn new(selection: &Selection, layouts: &[Layout]) -> Worker {
         Worker {
             filter_caches: selection.filters.iter().map(|_| DictCache::new()).collect(),
+            expected: None,
             selection: selection.clone(),
             tables: layouts
                 .iter()
@@ -364,8 +367,19 @@ impl Worker {
             return;
         }
         for table in &mut self.tables {
+            let before = table.groups.len();
             table.add(columns, rows, &keep);
+            // Sized once, from the first batch of a row group: its groups
+            // new per record, times the row group's records, is what the
+            // table will hold (a port ranking, a few groups; a 5-tuple
+            // ranking, nearly one a record), without a doubling and a copy
+            // at every power of two on the way.
+            if let Some(expected) = self.expected {
+                let new = table.groups.len() - before;
+                table.groups.reserve(table.groups.len() + new * expected.saturating_sub(rows) / rows);
+            }
         }
+        self.expected = None;
     }
 
     /// Each grouping's groups over all `workers` (of the same groupings),
@@ -401,9 +415,7 @@ impl crate::scan::Sink for Worker {
     }
 
     fn expect(&mut self, rows: usize) {
-        for table in &mut self.tables {
-            table.groups.reserve(rows);
-        }
+        self.expected = Some(rows);
     }
 }
 
