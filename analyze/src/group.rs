@@ -376,7 +376,9 @@ impl Worker {
             // at every power of two on the way.
             if let Some(expected) = self.expected {
                 let new = table.groups.len() - before;
-                table.groups.reserve(table.groups.len() + new * expected.saturating_sub(rows) / rows);
+                table
+                    .groups
+                    .reserve(table.groups.len() + new * expected.saturating_sub(rows) / rows);
             }
         }
         self.expected = None;
