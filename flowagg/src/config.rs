@@ -84,7 +84,7 @@ impl AggConfig {
 
     /// Whether TCP segments are analysed for round trips and
     /// retransmissions: when asked, and not under packet sampling, which leaves out the
-    /// segments and acknowledgements both need (docs/record.md, "TCP").
+    /// segments and acknowledgements both need (docs/record.md, "TCP: round trips and retransmissions").
     pub fn analyses_tcp(&self) -> bool {
         self.tcp_analysis && self.packet_sample == 1
     }

@@ -150,7 +150,7 @@ impl FlowKey {
     ///
     /// Both directions of a conversation hash their shared, ordered form, and
     /// the reverse direction's hash differs only outside the bits
-    /// [`crate::shard_of`] reads ([`REVERSE`]): the two directions meet in
+    /// [`crate::shard_of`] reads (`key::REVERSE`): the two directions meet in
     /// one shard, where TCP analysis needs them both, and still take
     /// different table slots and sampling draws.
     #[inline(never)]

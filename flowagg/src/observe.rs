@@ -43,7 +43,7 @@ pub struct Observation {
     pub late: bool,
     /// Counted in a record. A TCP packet that flow sampling left out is
     /// still handed on, uncounted, because the other direction's round
-    /// trips need its acknowledgements (docs/record.md, "TCP").
+    /// trips need its acknowledgements (docs/record.md, "TCP: round trips and retransmissions").
     pub counted: bool,
 }
 

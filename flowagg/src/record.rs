@@ -27,7 +27,7 @@ pub struct FlowRecord {
     /// OR of the TCP flags seen.
     pub tcp_flags: u8,
     /// TCP: the median round trip of the interval's samples, in
-    /// microseconds, when it had any (docs/record.md, "TCP").
+    /// microseconds, when it had any (docs/record.md, "TCP: round trips and retransmissions").
     pub rtt_usec: Option<u32>,
     /// TCP: packets that carried sequence numbers already sent, when the
     /// connection was analysed.

@@ -1,11 +1,13 @@
-//! TCP analysis (docs/record.md, "TCP"): per connection, what each end sent
-//! and acknowledged, for the round trip (`rtt_msec`) and the retransmissions
-//! (`retransmitted_packets`) of each direction's records.
+//! TCP analysis (docs/record.md, "TCP: round trips and retransmissions"):
+//! per connection, what each end sent and acknowledged, for the round trip
+//! (`rtt_msec`) and the retransmissions (`retransmitted_packets`) of each
+//! direction's records.
 //!
 //! Both directions of a connection reach the same shard ([`FlowKey::hash`]),
 //! whose [`Tracker`] holds the connection's state across intervals: state
 //! for TCP only, at most one connection per flow of the shard's budget,
-//! dropped once a whole interval passed without a packet.
+//! dropped after 120 s without a packet (an interval, once the
+//! connection ended).
 
 mod rtt;
 mod sequence;

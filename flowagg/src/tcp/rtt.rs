@@ -1,4 +1,4 @@
-//! Round trips as a mirror sees them (docs/record.md, "TCP").
+//! Round trips as a mirror sees them (docs/record.md, "TCP: round trips and retransmissions").
 //!
 //! A mirror sits between the ends, so it sees each round trip in two
 //! halves: from a segment one end sends to the acknowledgement coming back

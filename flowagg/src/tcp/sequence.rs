@@ -2,7 +2,7 @@
 //! retransmissions, as Wireshark's TCP analysis flags them
 //! (`tcp.analysis.retransmission`), with its keep-alive, zero-window-probe,
 //! out-of-order and fast-retransmission rules, so that a count compares
-//! with tshark's on the same capture (docs/record.md, "TCP").
+//! with tshark's on the same capture (docs/record.md, "TCP: round trips and retransmissions").
 
 use capture::Timestamp;
 
