@@ -217,13 +217,19 @@ impl Tracker {
         (key, other_direction(obs.hash, !forward), forward)
     }
 
+    /// The hash of the connection of `obs`, without its key.
+    #[inline]
+    fn hash_of(obs: &Observation) -> u64 {
+        other_direction(obs.hash, !obs.key.forward())
+    }
+
     /// Loads the first slot of each TCP segment's connection: the first
     /// stage of [`crate::Shard::push_batch`]'s pipeline.
     #[inline]
     pub(crate) fn warm_slots(&self, group: &[Observation]) {
         let mut touched = 0u32;
         for obs in group.iter().filter(|o| o.segment.is_some()) {
-            touched ^= self.connections.first_slot(Self::connection_of(obs).1);
+            touched ^= self.connections.first_slot(Self::hash_of(obs));
         }
         std::hint::black_box(touched);
     }
@@ -234,7 +240,7 @@ impl Tracker {
     pub(crate) fn warm_entries(&self, group: &[Observation]) {
         let mut touched = 0u64;
         for obs in group.iter().filter(|o| o.segment.is_some()) {
-            let hash = Self::connection_of(obs).1;
+            let hash = Self::hash_of(obs);
             touched ^= self.connections.tagged(hash).map_or(0, Keyed::touch);
         }
         std::hint::black_box(touched);
