@@ -2033,6 +2033,31 @@ fn valid_prefix(which: usize, proto: u8, declared: u16) -> (u16, Vec<u8>) {
 }
 
 proptest! {
+    /// A TCP segment's sequence, acknowledgement and window are the
+    /// builder's, when the snaplen leaves the first 16 bytes of its header;
+    /// cut before them, there are none (and nothing panics).
+    #[test]
+    fn tcp_segment_facts_are_the_headers_or_none_when_cut(
+        (seq, ack, window) in any::<(u32, u32, u16)>(),
+        payload in prop::collection::vec(any::<u8>(), 0..64),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut frame = Vec::new();
+        PacketBuilder::ethernet2(MAC_SRC, MAC_DST)
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 2], 64)
+            .tcp(40000, 443, seq, window)
+            .ack(ack)
+            .write(&mut frame, &payload)
+            .unwrap();
+        let cut = cut.index(frame.len() + 1);
+        if let Ok(d) = decode(&packet(LinkType::ETHERNET.0, &frame[..cut])) {
+            // Ethernet 14 + IPv4 20, then the TCP header.
+            let captured = cut >= 14 + 20 + 16;
+            let want = captured.then_some(super::TcpSegment { seq, ack, window });
+            prop_assert_eq!(d.tcp_segment(), want, "cut at {}", cut);
+        }
+    }
+
     #[test]
     fn any_bytes_as_any_link_type_never_panic(
         link in prop::sample::select(
