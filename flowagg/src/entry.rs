@@ -96,8 +96,7 @@ impl Counts {
             last: self.last,
             tcp_flags: self.tcp_flags(),
             rtt_usec: (self.rtt_usec != NO_RTT).then_some(self.rtt_usec),
-            retransmitted_packets: (self.retransmitted & Mark::ANALYSED != 0)
-                .then_some(self.retransmitted & !Mark::ANALYSED),
+            retransmitted_packets: Mark::retransmissions(self.retransmitted),
         }
     }
 }

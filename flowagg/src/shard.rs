@@ -337,9 +337,6 @@ impl Shard {
             tracker.close(watermark, self.lateness_secs, |round_trip| {
                 set_round_trip(open, round_trip);
             });
-            let stats = tracker.stats();
-            self.stats.tcp_connections = stats.connections;
-            self.stats.tcp_untracked_segments = stats.untracked_segments;
         }
         while self
             .open
@@ -373,7 +370,12 @@ impl Shard {
 
     /// What the shard did so far.
     pub fn stats(&self) -> ShardStats {
-        self.stats
+        let tcp = self.tcp.as_ref().map(Tracker::stats).unwrap_or_default();
+        ShardStats {
+            tcp_connections: tcp.connections,
+            tcp_untracked_segments: tcp.untracked_segments,
+            ..self.stats
+        }
     }
 
     /// The open interval holding `ts`: usually the newest, so searched from there.

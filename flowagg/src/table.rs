@@ -293,6 +293,27 @@ impl<E: Keyed> FlowTable<E> {
         }
     }
 
+    /// The entry of `key`, or the one `new` makes, added, when the table
+    /// does not hold it: one probe for a key held.
+    #[inline]
+    pub(crate) fn find_or_insert(
+        &mut self,
+        key: &E::Stored,
+        hash: u64,
+        hasher: &FixedState,
+        new: impl FnOnce() -> Option<E>,
+    ) -> Option<&mut E> {
+        let index = match self.probe(key, hash) {
+            Ok(index) => index,
+            Err(_) => {
+                self.insert_new(new()?, hash, hasher);
+                // `insert_new` pushes the entry last.
+                self.entries.len() - 1
+            }
+        };
+        Some(&mut self.entries[index])
+    }
+
     /// Adds a flow the table does not hold.
     pub(crate) fn insert_new(&mut self, entry: E, hash: u64, hasher: &FixedState) {
         if (self.entries.len() + 1) * 2 > self.slots.len() {

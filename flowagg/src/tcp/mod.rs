@@ -38,6 +38,11 @@ impl Mark {
     pub(crate) fn apply(self, word: u32) -> u32 {
         (word | (self.0 & Self::ANALYSED)).saturating_add(self.0 & 1)
     }
+
+    /// The retransmissions a flow's word counts, if any packet of it was analysed.
+    pub(crate) fn retransmissions(word: u32) -> Option<u32> {
+        (word & Self::ANALYSED != 0).then_some(word & !Self::ANALYSED)
+    }
 }
 
 /// What the analysis found in one segment.
@@ -265,27 +270,30 @@ impl Tracker {
             return (Verdict::default(), None);
         };
         let (key, hash, forward) = Self::connection_of(obs);
-        if self.connections.find_mut(&key, hash).is_none() {
-            if self.connections.len() >= self.max {
-                self.stats.untracked_segments += 1;
-                return (Verdict::default(), None);
-            }
-            self.stats.connections += 1;
-            let conn = Connection {
-                key,
-                last_seen: obs.ts,
-                handshake: 0,
-                syn_time: NO_SYN,
-                ends: [End::default(); 2],
-                samples: [Samples::default(); 2],
-                hash,
-                syn_seq: 0,
-                fins: 0,
-                ended: false,
-            };
-            self.connections.insert_new(conn, hash, &self.hasher);
-        }
-        let Some(conn) = self.connections.find_mut(&key, hash) else {
+        let room = self.connections.len() < self.max;
+        let stats = &mut self.stats;
+        let new = || {
+            room.then(|| {
+                stats.connections += 1;
+                Connection {
+                    key,
+                    last_seen: obs.ts,
+                    handshake: 0,
+                    syn_time: NO_SYN,
+                    ends: [End::default(); 2],
+                    samples: [Samples::default(); 2],
+                    hash,
+                    syn_seq: 0,
+                    fins: 0,
+                    ended: false,
+                }
+            })
+        };
+        let Some(conn) = self
+            .connections
+            .find_or_insert(&key, hash, &self.hasher, new)
+        else {
+            self.stats.untracked_segments += 1;
             return (Verdict::default(), None);
         };
         conn.last_seen = conn.last_seen.max(obs.ts);
@@ -361,8 +369,7 @@ impl Tracker {
         let known = watermark
             .0
             .saturating_sub(u64::from(lateness_secs) * Timestamp::NANOS_PER_SEC);
-        let interval = u64::from(secs) * Timestamp::NANOS_PER_SEC;
-        let hasher = self.hasher.clone();
+        let interval_nanos = u64::from(secs) * Timestamp::NANOS_PER_SEC;
         self.connections.retain(
             |conn| {
                 for end in 0..2 {
@@ -382,24 +389,14 @@ impl Tracker {
                 }
                 let idle = known.saturating_sub(conn.last_seen.0);
                 let limit = if conn.ended {
-                    interval
+                    interval_nanos
                 } else {
-                    IDLE_NANOS.max(2 * interval)
+                    IDLE_NANOS.max(2 * interval_nanos)
                 };
                 idle <= limit
             },
-            &hasher,
+            &self.hasher,
         );
-    }
-
-    /// Connections held.
-    pub fn len(&self) -> usize {
-        self.connections.len()
-    }
-
-    /// Whether no connection is held.
-    pub fn is_empty(&self) -> bool {
-        self.connections.len() == 0
     }
 
     /// What the analysis did so far.
