@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Reads a mirrorflow Parquet folder with DuckDB, pyarrow.dataset and Spark
 (local mode), as their users would, and checks it against the NDJSON of the
-same run: column types, totals, rows per partition, and GCP's top-talkers
-query, whose rows DuckDB and Spark SQL must return identically.
+same run: column types, totals, rows per partition, every address and
+capture time (ClickHouse too, through chdb), and GCP's top-talkers query,
+whose rows DuckDB and Spark SQL must return identically.
 
 usage: check.py OUT_DIR FLOWS.json   (prints "interop: ok" and exits 0, or fails)
 
-Needs duckdb, pyarrow and pyspark (pip; versions pinned in .ci/run) and Java 17.
+Needs duckdb, pyarrow, pyspark and chdb (pip; versions pinned in
+scripts/deps.sh) and Java 17.
 A missing module is a failure, never a skip.
 """
 
@@ -16,6 +18,7 @@ import os
 import sys
 from collections import Counter, defaultdict
 
+import chdb
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -93,11 +96,26 @@ LIMIT 10
 TOTALS = """
 SELECT COUNT(*), SUM(bytes_sent), SUM(packets_sent), SUM(payload_bytes),
        COUNT(connection.src_port), COUNT(icmp_type), COUNT(tcp_flags), COUNT(mirror.encap),
-       SUM({us}(start_time)), SUM({us}(end_time)), SUM({us}(interval_start)),
+       SUM(CAST({us}(start_time) AS DECIMAL(38, 0))), SUM(CAST({us}(end_time) AS DECIMAL(38, 0))),
+       SUM(CAST({us}(interval_start) AS DECIMAL(38, 0))),
        COALESCE(SUM(rtt_msec), 0), COUNT(rtt_msec),
        COALESCE(SUM(retransmitted_packets), 0), COUNT(retransmitted_packets)
 FROM flows
 """
+
+
+# Every address and capture time, as a multiset: among the inputs, one of
+# many flows has its addresses past their dictionary (DELTA_BYTE_ARRAY
+# pages) and its capture times delta-coded (docs/parquet.md, "Encodings").
+ROWS = "SELECT connection.src_ip, connection.dest_ip, {us}(start_time), {us}(end_time) FROM flows"
+expected_rows = Counter(
+    (r["connection"]["src_ip"], r["connection"]["dest_ip"], micros(r["start_time"]), micros(r["end_time"]))
+    for r in records
+)
+
+
+def as_rows(rows):
+    return Counter((src, dst, int(start), int(end)) for src, dst, start, end in rows)
 
 
 def as_totals(row):
@@ -105,8 +123,13 @@ def as_totals(row):
 
 
 def check(engine, got, want):
-    if got != want:
-        sys.exit(f"{engine}: got {got}\n  expected {want}")
+    if got == want:
+        return
+    if isinstance(got, Counter) and isinstance(want, Counter):
+        extra, missing = list((got - want).items()), list((want - got).items())
+        sys.exit(f"{engine}: {len(extra)} rows not expected, e.g. {extra[:3]}\n"
+                 f"  {len(missing)} expected rows missing, e.g. {missing[:3]}")
+    sys.exit(f"{engine}: got {got}\n  expected {want}")
 
 
 INSTANCE_DUCKDB = 'STRUCT(vm_name VARCHAR, project_id VARCHAR, "zone" VARCHAR, region VARCHAR)'
@@ -159,6 +182,7 @@ check(
         "SELECT date, hour, COUNT(*) FROM flows GROUP BY ALL").fetchall()}),
     per_partition,
 )
+check("duckdb rows", as_rows(con.execute(ROWS.format(us="epoch_us")).fetchall()), expected_rows)
 duck_top = [tuple(r) for r in con.execute(TOP_TALKERS).fetchall()]
 check("duckdb top talkers", duck_top, expected_top)
 
@@ -214,6 +238,11 @@ def total(column):
     return pc.sum(column).as_py() or 0
 
 
+def exact_total(column):
+    """A sum past 64 bits (microsecond times of many records), in Python integers."""
+    return sum(v for v in column.to_pylist() if v is not None)
+
+
 def count(column):
     return len(column) - column.null_count
 
@@ -228,21 +257,39 @@ arrow_totals = {
     "icmp_types": count(table["icmp_type"]),
     "tcp_flags": count(table["tcp_flags"]),
     "encaps": count(conn(table["mirror"], "encap")),
-    "start_us": total(table["start_time"].cast(pa.int64())),
-    "end_us": total(table["end_time"].cast(pa.int64())),
-    "interval_us": total(table["interval_start"].cast(pa.int64())),
+    "start_us": exact_total(table["start_time"].cast(pa.int64())),
+    "end_us": exact_total(table["end_time"].cast(pa.int64())),
+    "interval_us": exact_total(table["interval_start"].cast(pa.int64())),
     "rtt_msec": total(table["rtt_msec"]),
     "rtts": count(table["rtt_msec"]),
     "retransmitted": total(table["retransmitted_packets"]),
     "analysed": count(table["retransmitted_packets"]),
 }
 check("pyarrow totals", arrow_totals, expected)
+check(
+    "pyarrow rows",
+    as_rows(zip(
+        conn(table["connection"], "src_ip").to_pylist(),
+        conn(table["connection"], "dest_ip").to_pylist(),
+        table["start_time"].cast(pa.int64()).to_pylist(),
+        table["end_time"].cast(pa.int64()).to_pylist(),
+    )),
+    expected_rows,
+)
 meta = dataset.schema.metadata or {}
 for fragment in dataset.get_fragments():
     kv = fragment.metadata.metadata
     for key in (b"mirrorflow.version", b"mirrorflow.interval_secs", b"mirrorflow.flow_rate",
                 b"mirrorflow.packet_rate", b"mirrorflow.inputs"):
         assert key in kv, (fragment.path, key)
+
+# ---- ClickHouse (chdb) ---------------------------------------------------------
+chdb_rows = json.loads(chdb.query(
+    f"SELECT connection.src_ip, connection.dest_ip, toUnixTimestamp64Micro(start_time), "
+    f"toUnixTimestamp64Micro(end_time) FROM file('{glob}', Parquet)",
+    "JSONCompact",
+).bytes())["data"]
+check("chdb rows", as_rows(chdb_rows), expected_rows)
 
 # ---- Spark (local mode) --------------------------------------------------------
 # Loopback only: the driver must not bind to the machine's network address.
@@ -307,6 +354,7 @@ try:
             "SELECT date, hour, COUNT(*) FROM flows GROUP BY date, hour").collect()}),
         per_partition,
     )
+    check("spark rows", as_rows(spark.sql(ROWS.format(us="unix_micros")).collect()), expected_rows)
     spark_top = [tuple(r) for r in spark.sql(TOP_TALKERS).collect()]
     check("spark top talkers", spark_top, expected_top)
     check("duckdb vs spark top talkers", duck_top, spark_top)
