@@ -13,7 +13,9 @@ use capture::{
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
-use export::{Destination, IpfixOptions, IpfixWriter, NdjsonWriter, RunInfo};
+use export::{
+    Destination, IpfixOptions, IpfixWriter, NdjsonWriter, ParquetOptions, ParquetWriter, RunInfo,
+};
 use flowagg::{
     AggConfig, Aggregator, FlowRecord, LocalShards, Observation, ObservationPoints, Observer, Shard,
 };
@@ -166,6 +168,19 @@ fn bench_ndjson(c: &mut Criterion) {
             writer.write(&records).unwrap();
         })
     });
+    // A Parquet file of the records, footer, fsync and rename included
+    // (docs/design.md, "Measured choices": the encodings per column).
+    let dir = std::env::temp_dir().join(format!("mirrorflow-bench-parquet-{}", std::process::id()));
+    group.bench_function("parquet", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut writer =
+                ParquetWriter::create(&dir, ParquetOptions::default(), RunInfo::default()).unwrap();
+            writer.write(&records).unwrap();
+            writer.finish().unwrap();
+        })
+    });
+    let _ = std::fs::remove_dir_all(&dir);
     // IPFIX to a local UDP socket that is never read (the kernel drops what
     // overflows it: the cost measured is encoding and sending), and to a file.
     let collector = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
