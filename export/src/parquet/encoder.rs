@@ -4,7 +4,7 @@
 //! is most of a Parquet writer's work. Done on the thread that also merges
 //! and sorts what the shards close, it set the pace of a run with many
 //! records (docs/design.md, "Measured choices"). The writer hands each batch
-//! to this thread and goes on with the next one; at most [`QUEUE`] batches
+//! to this thread and goes on with the next one; at most [`queue`] batches
 //! wait, which bounds the memory.
 //!
 //! What needs the thread's answer waits for it: committing a file (footer,
@@ -30,8 +30,20 @@ use parquet::arrow::ArrowWriter;
 use super::io_or_parquet;
 use crate::{AtomicFile, Error};
 
-/// Batches waiting for the thread at most.
-pub const QUEUE: usize = 2;
+/// Batches waiting for the thread at most, when the writer has a thread of
+/// its own (`on_reading_thread` false) or shares the one that reads the
+/// packets. A closing hands over a burst of batches. A writer thread of its
+/// own may wait for the encoder while the reader goes on, and a short queue
+/// keeps each batch in cache until it is encoded; a writer that also reads
+/// would stop reading, so it gets room for a closing's burst (up to 128
+/// batches of 4 096 records, about 60 MB; docs/design.md, "Measured choices").
+pub fn queue(on_reading_thread: bool) -> usize {
+    if on_reading_thread {
+        128
+    } else {
+        2
+    }
+}
 
 /// A Parquet file being written under its temporary name.
 #[derive(Debug)]
@@ -79,9 +91,9 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Starts the thread.
-    pub fn start() -> io::Result<Self> {
-        let (jobs, queue) = mpsc::sync_channel(QUEUE);
+    /// Starts the thread, with room for `queue` batches.
+    pub fn start(queue: usize) -> io::Result<Self> {
+        let (jobs, queue) = mpsc::sync_channel(queue);
         let failed = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&failed);
         let thread = thread::Builder::new()

@@ -28,7 +28,7 @@
 //! Costs: records are turned into Arrow arrays a batch of up to
 //! [`BATCH_ROWS`] at a time on the caller's thread ([`columns`]); encoding
 //! and compression run on a thread of their own ([`encoder`]), at most
-//! [`encoder::QUEUE`] batches behind. The writer holds at most one row group
+//! [`encoder::queue`] batches behind. The writer holds at most one row group
 //! in memory: [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] of encoded
 //! data, whichever comes first. Nothing here panics.
 
@@ -99,6 +99,11 @@ pub struct ParquetOptions {
     pub rotate_bytes: Option<u64>,
     /// Close a file once it has been open this long (`--rotate-secs`).
     pub rotate_after: Option<Duration>,
+    /// The records are written by the thread that also reads the packets
+    /// (`--threads 1`): the encoding thread then queues more batches, so
+    /// that reading goes on while it catches up with a closing
+    /// ([`encoder::queue`]).
+    pub on_reading_thread: bool,
 }
 
 /// Sequence numbers of file names, shared by every writer of the process.
@@ -111,7 +116,7 @@ static LAST_START: AtomicU64 = AtomicU64::new(0);
 /// written appears only then. Dropped unfinished, it leaves no partial file.
 ///
 /// Knobs and costs: one thread of its own encodes and compresses, with up to
-/// [`encoder::QUEUE`] batches of up to [`BATCH_ROWS`] records waiting for it;
+/// [`encoder::queue`] batches of up to [`BATCH_ROWS`] records waiting for it;
 /// a failure to write a batch is reported by the next call (naming the
 /// file). With `--rotate-mb`, each batch waits for the size of the file.
 #[derive(Debug)]
@@ -178,13 +183,14 @@ impl ParquetWriter {
         fs::remove_file(&probe).map_err(create)?;
 
         let properties = properties(&options, &run, &run_id);
+        let encoder = Encoder::start(encoder::queue(options.on_reading_thread)).map_err(create)?;
         Ok(ParquetWriter {
             dir: dir.to_owned(),
             options,
             run_id,
             columns: Columns::new(&run),
             properties,
-            encoder: Encoder::start().map_err(create)?,
+            encoder,
             current: None,
             files: 0,
             now: Instant::now,
