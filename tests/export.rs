@@ -386,19 +386,7 @@ fn parquet_needs_a_folder_and_checks_it_before_reading() {
 fn parquet_rotates_by_size_and_every_file_reads() {
     // 80 000 packets of nearly as many flows over 8 s of packet time: two or
     // three intervals of a megabyte or more of records each.
-    let dir = scratch("rotate-input");
-    let trace = dir.join("trace.pcap");
-    let spec = capture::synth::TraceSpec {
-        packets: 80_000,
-        flows: 1_000_000,
-        ip_len: 64,
-        snaplen: 128,
-        rate_pps: 10_000,
-        ..capture::synth::TraceSpec::default()
-    };
-    let mut file = std::io::BufWriter::new(File::create(&trace).unwrap());
-    capture::synth::write_pcap(&spec, &mut file).unwrap();
-    drop(file);
+    let trace = many_flows(&scratch("rotate-input"), 80_000, 10_000);
     let (ndjson, out) = both(
         "rotate",
         &[trace],
@@ -415,15 +403,16 @@ fn parquet_rotates_by_size_and_every_file_reads() {
     assert_eq!(sorted(files.into_values().flatten()), sorted(ndjson));
 }
 
-/// 150 000 packets of nearly as many flows in 0.15 s: one file, one row
-/// group, 140 000 source addresses, more than a dictionary page holds.
-fn many_flows(dir: &Path) -> PathBuf {
+/// A capture in `dir` of `packets` small packets at `rate_pps`, each of a
+/// flow picked from a million: nearly as many flows as packets.
+fn many_flows(dir: &Path, packets: u64, rate_pps: u64) -> PathBuf {
     let trace = dir.join("many-flows.pcap");
     let spec = capture::synth::TraceSpec {
-        packets: 150_000,
+        packets,
         flows: 1_000_000,
         ip_len: 64,
         snaplen: 128,
+        rate_pps,
         ..capture::synth::TraceSpec::default()
     };
     let mut file = std::io::BufWriter::new(File::create(&trace).unwrap());
@@ -450,7 +439,9 @@ fn encodings(path: &Path) -> BTreeMap<String, Vec<Encoding>> {
 #[test]
 fn parquet_encodes_each_column_as_documented_and_every_value_reads_back() {
     let dir = scratch("encodings-input");
-    let (ndjson, out) = both("encodings", &[many_flows(&dir)], &[]);
+    // 150 000 packets in 0.15 s: one file, one row group, 140 000 source
+    // addresses, more than a dictionary page holds.
+    let (ndjson, out) = both("encodings", &[many_flows(&dir, 150_000, 1_000_000)], &[]);
     let files = read_dir(&out);
     assert_eq!(files.len(), 1, "{:?}", files.keys());
     let encodings = encodings(&out.join(files.keys().next().unwrap()));
@@ -587,7 +578,7 @@ fn duckdb_pyarrow_and_spark_read_the_folder_and_agree() {
         fixture("zeek-sctp.pcap"),
         fixture("ndpi-alexa-app.pcapng"),
         fixture("tcpdump-erspan-type-i.pcap"),
-        many_flows(&dir),
+        many_flows(&dir, 150_000, 1_000_000),
     ];
     let out = dir.join("out");
     let json = dir.join("flows.json");
