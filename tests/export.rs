@@ -472,6 +472,34 @@ fn parquet_encodes_each_column_as_documented_and_every_value_reads_back() {
     assert_eq!(sorted(files.into_values().flatten()), sorted(ndjson));
 }
 
+#[test]
+fn parquet_holds_the_same_records_in_the_same_order_with_one_thread_and_three() {
+    // With one thread the writer also reads, and the encoder queues more
+    // batches (export::parquet::encoder::queue): a closing of 100 000
+    // records is 25 of them.
+    let trace = many_flows(&scratch("threads-input"), 200_000, 40_000);
+    let mut outputs = Vec::new();
+    for threads in ["1", "3"] {
+        let out = scratch(&format!("threads-{threads}")).join("out");
+        let run = mirrorflow(&[
+            "replay",
+            "-q",
+            "--threads",
+            threads,
+            "-f",
+            "parquet",
+            "-o",
+            out.to_str().unwrap(),
+            trace.to_str().unwrap(),
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        let records: Vec<Value> = read_dir(&out).into_values().flatten().collect();
+        assert!(records.len() > 150_000, "{}", records.len());
+        outputs.push(records);
+    }
+    assert!(outputs[0] == outputs[1], "--threads 1 and 3 differ");
+}
+
 /// A tmpfs of `size` mounted on `dir` for the life of the guard.
 struct Tmpfs(PathBuf);
 
