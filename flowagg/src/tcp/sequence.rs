@@ -198,6 +198,14 @@ mod tests {
         }
     }
 
+    /// The other end's bare ACK of `ack`, at `ms`.
+    fn ack_of(ack: u32, ms: u64) -> Segment {
+        Segment {
+            ack,
+            ..seg(1, 0, ACK, ms)
+        }
+    }
+
     /// Kinds of `segments`, all from one end, the other end silent.
     fn kinds(segments: &[Segment]) -> Vec<Kind> {
         let (mut me, other) = (Sent::default(), Sent::default());
@@ -252,8 +260,7 @@ mod tests {
         me.segment(&other, &seg(100, 50, ACK, 0), None);
         let closed = Segment {
             window: 0,
-            ack: 150,
-            ..seg(1, 0, ACK, 1)
+            ..ack_of(150, 1)
         };
         other.segment(&me, &closed, None);
         assert_eq!(
@@ -272,14 +279,7 @@ mod tests {
         let mut me = Sent::default();
         let mut other = Sent::default();
         me.segment(&other, &seg(100, 50, ACK, 0), None);
-        other.segment(
-            &me,
-            &Segment {
-                ack: 150,
-                ..seg(1, 0, ACK, 1)
-            },
-            None,
-        );
+        other.segment(&me, &ack_of(150, 1), None);
         assert_eq!(
             me.segment(&other, &seg(100, 50, ACK, 2), None),
             Kind::Retransmission,
@@ -296,14 +296,7 @@ mod tests {
         }
         // The receiver lost 150..200: it acknowledges 150 three times.
         for ms in [3, 4, 5] {
-            other.segment(
-                &me,
-                &Segment {
-                    ack: 150,
-                    ..seg(1, 0, ACK, ms)
-                },
-                None,
-            );
+            other.segment(&me, &ack_of(150, ms), None);
         }
         assert_eq!(
             me.segment(&other, &seg(150, 50, ACK, 6), None),
