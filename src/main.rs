@@ -360,7 +360,7 @@ fn open_sink(run: &RunArgs, info: export::RunInfo, counters: &Counters) -> Resul
                 },
                 rotate_bytes: run.rotate_mb.map(|mb| mb.saturating_mul(1 << 20)),
                 rotate_after: run.rotate_secs.map(std::time::Duration::from_secs),
-                on_reading_thread: run.threads() == 1,
+                on_reading_thread: pipeline::on_one_thread(run.threads()),
             };
             Ok(export::Sink::parquet(&run.out, options, info)?)
         }

@@ -93,6 +93,12 @@ pub fn shards_for(threads: usize) -> usize {
     threads.saturating_sub(1).max(1)
 }
 
+/// Whether `threads` threads read, aggregate and write on one thread, the
+/// writer then also being the reader.
+pub fn on_one_thread(threads: usize) -> bool {
+    threads <= 1
+}
+
 /// Reads the source and writes its flow records to `sink`, on
 /// `options.threads` threads.
 pub fn run(
@@ -127,7 +133,7 @@ pub fn run(
         quiet,
     };
     let mut writer = SinkWriter::new(&mut sink, Arc::clone(&counters), live);
-    let (report, shard_stats, failed) = if threads <= 1 {
+    let (report, shard_stats, failed) = if on_one_thread(threads) {
         let shards = LocalShards::new(config, &points, 1, writer)
             .publishing(Arc::clone(&counters.open_flows));
         let (report, shards) = readers.reader(shards).run(source);
